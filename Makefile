@@ -1,0 +1,65 @@
+# Matchwork: `make run` serves the product, `make test` runs the whole suite.
+# Both create .venv and install what they need; with no DATABASE_URL / REDIS_URL they start the
+# embedded PostgreSQL + pgvector and Redis under .data/ (127.0.0.1 only).
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+
+# Test runs use their own Celery queue and a fast password hasher; everything else is production code.
+TEST_ENV := MATCHWORK_TESTING=1 CELERY_QUEUE=matchwork-test CACHE_KEY_PREFIX=matchwork-test \
+	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
+
+.PHONY: run test install install-dev lint format migrate demo stop status clean-data help
+
+help:
+	@echo "make run      - install, start embedded servers if needed, migrate, load demo data, serve on :8000"
+	@echo "make test     - install test deps and run the whole suite against real PostgreSQL+pgvector and Redis"
+	@echo "make lint     - ruff check + format check"
+	@echo "make stop     - stop the embedded PostgreSQL and Redis of this checkout"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+run: install
+	$(PY) -m config.devstack
+
+test: install-dev
+	$(TEST_ENV) $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: install
+	$(PY) -m config.embedded up
+	$(PY) manage.py migrate
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+status: install
+	$(PY) -m config.embedded status
+
+stop: install
+	$(PY) -m config.embedded down
+
+clean-data: stop
+	rm -rf .data

@@ -1,0 +1,247 @@
+"""Writes of the marketplace. The API, the admin, Celery tasks and commands all call these."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db import transaction
+from django.db.models import Q
+from django.utils.text import slugify
+
+from accounts.models import User
+from marketplace.models import (
+    Client,
+    ClientMembership,
+    FreelancerProfile,
+    FreelancerSkill,
+    Gig,
+    GigSkill,
+    Skill,
+)
+
+log = logging.getLogger("matchwork.marketplace")
+
+# A free-text name closer than this (pg_trgm similarity) to a canonical name or alias is taken as it.
+SKILL_FUZZY_THRESHOLD = 0.55
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_skill_text(name: str) -> str:
+    return _SPACES.sub(" ", name.strip()).lower()
+
+
+def skill_match(name: str) -> Skill | None:
+    """Find the canonical skill for a free-text name: exact name or alias, then a close match."""
+    text = normalise_skill_text(name)
+    if not text:
+        return None
+    exact = (
+        Skill.objects.filter(Q(name__iexact=text) | Q(aliases__contains=[text]) | Q(slug=slugify(text)))
+        .exclude(review_state=Skill.ReviewState.MERGED)
+        .order_by("review_state", "id")
+        .first()
+    )
+    if exact is None:
+        # Aliases are stored lower-case by the taxonomy; a curated alias might not be.
+        exact = Skill.objects.raw(
+            "SELECT * FROM marketplace_skill WHERE review_state <> 'merged' AND EXISTS "
+            "(SELECT 1 FROM unnest(aliases) a WHERE lower(a) = %s) ORDER BY id LIMIT 1",
+            [text],
+        )
+        exact = next(iter(exact), None)
+    if exact is not None:
+        return exact.merged_into if exact.merged_into_id else exact
+    close = (
+        Skill.objects.filter(review_state=Skill.ReviewState.APPROVED)
+        .annotate(sim=TrigramSimilarity("name", text))
+        .filter(sim__gte=SKILL_FUZZY_THRESHOLD)
+        .order_by("-sim", "id")
+        .first()
+    )
+    if close is not None:
+        return close
+    # Close to an alias: pg_trgm over the unnested alias list.
+    rows = Skill.objects.raw(
+        "SELECT s.*, max(similarity(a, %s)) AS sim FROM marketplace_skill s, unnest(s.aliases) a "
+        "WHERE s.review_state = 'approved' GROUP BY s.id HAVING max(similarity(a, %s)) >= %s "
+        "ORDER BY sim DESC, s.id LIMIT 1",
+        [text, text, SKILL_FUZZY_THRESHOLD],
+    )
+    return next(iter(rows), None)
+
+
+@transaction.atomic
+def skill_resolve(*, name: str) -> Skill:
+    """Map a free-text skill name onto the taxonomy; an unknown name becomes an unreviewed skill.
+
+    Nothing a user types is dropped: moderators later merge unreviewed skills into canonical ones.
+    """
+    clean = _SPACES.sub(" ", name.strip())[:100]
+    if not clean:
+        raise ValueError("A skill name cannot be empty")
+    found = skill_match(clean)
+    if found is not None:
+        return found
+    base_slug = slugify(clean)[:100] or "skill"
+    slug, n = base_slug, 1
+    while Skill.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base_slug}-{n}"
+    skill, created = Skill.objects.get_or_create(
+        name=clean,
+        defaults={"slug": slug, "category": Skill.Category.OTHER, "review_state": Skill.ReviewState.UNREVIEWED},
+    )
+    if created:
+        log.info("unreviewed skill created from free text", extra={"skill_id": skill.id, "skill_name": clean})
+    return skill
+
+
+@dataclass(frozen=True)
+class SkillClaim:
+    name: str
+    level: str = "intermediate"
+    years: int | None = None
+
+
+@dataclass(frozen=True)
+class SkillNeed:
+    name: str
+    required: bool = True
+    min_level: str = ""
+
+
+def _profile_skills_replace(profile: FreelancerProfile, claims: Iterable[SkillClaim]) -> None:
+    rows: dict[int, FreelancerSkill] = {}
+    for claim in claims:
+        skill = skill_resolve(name=claim.name)
+        current = rows.get(skill.id)
+        # Two free-text names that resolve to one skill: keep the stronger claim.
+        if current is None or _level_rank(claim.level) > _level_rank(current.level):
+            rows[skill.id] = FreelancerSkill(profile=profile, skill=skill, level=claim.level, years=claim.years)
+    FreelancerSkill.objects.filter(profile=profile).delete()
+    FreelancerSkill.objects.bulk_create(rows.values())
+
+
+def _gig_skills_replace(gig: Gig, needs: Iterable[SkillNeed]) -> None:
+    rows: dict[int, GigSkill] = {}
+    for need in needs:
+        skill = skill_resolve(name=need.name)
+        current = rows.get(skill.id)
+        if current is None or (need.required and not current.required):
+            rows[skill.id] = GigSkill(gig=gig, skill=skill, required=need.required, min_level=need.min_level or "")
+    GigSkill.objects.filter(gig=gig).delete()
+    GigSkill.objects.bulk_create(rows.values())
+
+
+def _level_rank(level: str) -> int:
+    from marketplace.models import SKILL_LEVEL_RANK
+
+    return SKILL_LEVEL_RANK.get(level or "", 0)
+
+
+def _after_commit_profile_changed(profile: FreelancerProfile) -> None:
+    """Hook for the matching engine: a changed profile needs a new embedding."""
+    from marketplace import signals
+
+    transaction.on_commit(lambda: signals.profile_changed.send(sender=FreelancerProfile, profile_id=profile.id))
+
+
+def _after_commit_gig_changed(gig: Gig) -> None:
+    from marketplace import signals
+
+    transaction.on_commit(lambda: signals.gig_changed.send(sender=Gig, gig_id=gig.id))
+
+
+@transaction.atomic
+def client_create(*, name: str, owner: User, website: str = "", description: str = "", country: str = "") -> Client:
+    client = Client.objects.create(name=name, website=website, description=description, country=country)
+    ClientMembership.objects.create(client=client, user=owner, is_owner=True)
+    return client
+
+
+@transaction.atomic
+def freelancer_profile_create(
+    *,
+    user: User,
+    display_name: str,
+    headline: str,
+    hourly_rate: Decimal | float | int,
+    bio: str = "",
+    currency: str = "USD",
+    available_hours_per_week: int = 0,
+    timezone: str = "UTC",
+    languages: list[str] | None = None,
+    skills: Iterable[SkillClaim] = (),
+) -> FreelancerProfile:
+    profile = FreelancerProfile.objects.create(
+        user=user,
+        display_name=display_name,
+        headline=headline,
+        bio=bio,
+        hourly_rate=Decimal(str(hourly_rate)),
+        currency=currency,
+        available_hours_per_week=available_hours_per_week,
+        timezone=timezone,
+        languages=list(languages or []),
+    )
+    _profile_skills_replace(profile, skills)
+    _after_commit_profile_changed(profile)
+    return profile
+
+
+@transaction.atomic
+def gig_create(
+    *,
+    client: Client,
+    created_by: User,
+    title: str,
+    description: str,
+    budget_type: str,
+    budget_min: Decimal | float | int,
+    budget_max: Decimal | float | int,
+    hours_per_week: int | None = None,
+    duration_weeks: int | None = None,
+    timezone: str = "",
+    min_overlap_hours: int | None = None,
+    languages: list[str] | None = None,
+    currency: str = "USD",
+    skills: Iterable[SkillNeed] = (),
+) -> Gig:
+    gig = Gig.objects.create(
+        client=client,
+        created_by=created_by,
+        title=title,
+        description=description,
+        budget_type=budget_type,
+        budget_min=Decimal(str(budget_min)),
+        budget_max=Decimal(str(budget_max)),
+        hours_per_week=hours_per_week,
+        duration_weeks=duration_weeks,
+        timezone=timezone or "",
+        min_overlap_hours=min_overlap_hours,
+        languages=list(languages or []),
+        currency=currency,
+    )
+    _gig_skills_replace(gig, skills)
+    _after_commit_gig_changed(gig)
+    return gig
+
+
+@transaction.atomic
+def gig_publish(*, gig: Gig, by: User) -> Gig:
+    from django.utils import timezone as tz
+
+    gig = Gig.objects.select_for_update().get(pk=gig.pk)
+    if gig.status != Gig.Status.DRAFT:
+        raise ValueError(f"Only a draft can be published; this gig is {gig.status}")
+    gig.status = Gig.Status.PUBLISHED
+    gig.published_at = tz.now()
+    gig.version += 1
+    gig.save(update_fields=["status", "published_at", "version", "updated_at"])
+    _after_commit_gig_changed(gig)
+    return gig

@@ -1,0 +1,1 @@
+"""Matching tables (embeddings, match runs) are added by the matching engine."""
