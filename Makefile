@@ -8,7 +8,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
 # Test runs use their own Celery queue and a fast password hasher; everything else is production code.
-TEST_ENV := MATCHWORK_TESTING=1 CELERY_QUEUE=matchwork-test CACHE_KEY_PREFIX=matchwork-test \
+TEST_QUEUE ?= matchwork-test
+TEST_ENV := MATCHWORK_TESTING=1 CELERY_QUEUE=$(TEST_QUEUE) CACHE_KEY_PREFIX=$(TEST_QUEUE) \
 	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 
 .PHONY: run test install install-dev lint format migrate demo stop status clean-data help
