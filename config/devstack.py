@@ -40,8 +40,10 @@ def main() -> int:
         for name, cmd in commands.items():
             procs.append(subprocess.Popen(cmd, start_new_session=True))
             print(f"[devstack] started {name} (pid {procs[-1].pid})", flush=True)
-        print(f"[devstack] API http://{host}:{port}/api/v1/  docs /api/docs/  admin /admin/  (Ctrl-C stops all)",
-              flush=True)
+        print(
+            f"[devstack] API http://{host}:{port}/api/v1/  docs /api/docs/  admin /admin/  (Ctrl-C stops all)",
+            flush=True,
+        )
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         print("[devstack] a process exited; stopping the rest", flush=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -120,17 +121,40 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising embedded PostgreSQL in %s", self.pgdata)
             subprocess.run(
-                [str(self.bin_dir / "initdb"), "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
-                 "--locale=C", "-U", "postgres"],
-                check=True, capture_output=True, **self._run_as,
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                ],
+                check=True,
+                capture_output=True,
+                **self._run_as,
             )
         logfile = self.pgdata / "server.log"
         options = f"-h {HOST} -p {self.port} -k {self.pgdata} -c max_connections=200 -c fsync=on"
         log.info("starting embedded PostgreSQL on %s:%s", HOST, self.port)
         result = subprocess.run(
-            [str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(logfile),
-             "-o", options, "start"],
-            capture_output=True, text=True, **self._run_as,
+            [
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(logfile),
+                "-o",
+                options,
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            **self._run_as,
         )
         if result.returncode != 0:
             tail = logfile.read_text()[-2000:] if logfile.exists() else ""
@@ -141,14 +165,17 @@ class EmbeddedPostgres:
 
     def _psql(self, sql: str, db: str = "postgres") -> str:
         result = subprocess.run(
-            [str(self.bin_dir / "psql"), "-h", HOST, "-p", str(self.port), "-U", "postgres", "-d", db,
-             "-tAc", sql],
-            capture_output=True, text=True, check=True,
+            [str(self.bin_dir / "psql"), "-h", HOST, "-p", str(self.port), "-U", "postgres", "-d", db, "-tAc", sql],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return result.stdout.strip()
 
     def _ensure_database(self) -> None:
-        if self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'") != "1":
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", PG_DB):
+            raise ValueError(f"EMBEDDED_PG_DB must be a plain identifier, got {PG_DB!r}")
+        if self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'") != "1":  # noqa: S608 - validated above
             self._psql(f'CREATE DATABASE "{PG_DB}"')
         # Extensions in template1 so that every database made from it (tests, evaluation) has them.
         for db in ("template1", PG_DB):
@@ -159,7 +186,8 @@ class EmbeddedPostgres:
             return
         subprocess.run(
             [str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-m", mode, "-w", "stop"],
-            capture_output=True, **self._run_as,
+            capture_output=True,
+            **self._run_as,
         )
 
 
@@ -186,11 +214,27 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # Production-like durability: append-only file, and never evict queued tasks.
         args = [
-            REDIS_SERVER_PATH, "--bind", HOST, "--port", str(self.port), "--daemonize", "yes",
-            "--dir", str(self.data_dir), "--pidfile", str(self.pidfile),
-            "--logfile", str(self.data_dir / "redis.log"),
-            "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
-            "--protected-mode", "yes",
+            REDIS_SERVER_PATH,
+            "--bind",
+            HOST,
+            "--port",
+            str(self.port),
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(self.data_dir),
+            "--pidfile",
+            str(self.pidfile),
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--maxmemory-policy",
+            "noeviction",
+            "--protected-mode",
+            "yes",
         ]
         log.info("starting embedded Redis on %s:%s", HOST, self.port)
         subprocess.run(args, check=True, capture_output=True)
@@ -237,9 +281,11 @@ def down(which: list[str] | None = None) -> None:
 
 def status() -> dict:
     return {
-        "database": os.environ.get("DATABASE_URL") and "configured (DATABASE_URL)"
+        "database": (os.environ.get("DATABASE_URL")
+        and "configured (DATABASE_URL)")
         or f"embedded {default_database_url()} running={EmbeddedPostgres().is_running()}",
-        "redis": os.environ.get("REDIS_URL") and "configured (REDIS_URL)"
+        "redis": (os.environ.get("REDIS_URL")
+        and "configured (REDIS_URL)")
         or f"embedded {default_redis_url()} running={EmbeddedRedis().is_running()}",
     }
 

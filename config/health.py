@@ -16,7 +16,7 @@ def _database() -> tuple[bool, bool]:
             cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
             row = cursor.fetchone()
         return True, row is not None
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception:
         log.warning("health: database unreachable", exc_info=True)
         return False, False
 
@@ -27,7 +27,7 @@ def _broker() -> bool:
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
         return bool(client.ping())
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.warning("health: broker unreachable", exc_info=True)
         return False
 
@@ -48,4 +48,6 @@ def healthz(request):
     db_ok, vector_ok = _database()
     checks = {"database": db_ok, "pgvector": vector_ok, "broker": _broker(), "model_files": model_files_present()}
     healthy = all(checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )

@@ -14,3 +14,8 @@ urlpatterns = [
 
 admin.site.site_header = "Matchwork moderation"
 admin.site.site_title = "Matchwork admin"
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"
