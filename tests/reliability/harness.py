@@ -124,7 +124,7 @@ class Stack:
         return self._spawn(name, cmd, **env)
 
     def _spawn(self, name: str, cmd: list[str], **env: str) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"{name}.log", "ab")
         proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env(**env), stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[name] = proc
@@ -161,7 +161,7 @@ class Stack:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
                 raw, status, hdrs = resp.read(), resp.status, dict(resp.headers)
         except urllib.error.HTTPError as err:
             raw, status, hdrs = err.read(), err.code, dict(err.headers)

@@ -19,7 +19,7 @@ def test_clean_503_while_database_down_and_recovery_without_restart(stack):
     stack.stop_postgres(mode="immediate")
     statuses = [stack.request("GET", "/healthz")[0] for _ in range(5)]
     assert statuses == [503] * 5
-    status, body, headers = stack.request("GET", "/healthz")
+    status, body, _headers = stack.request("GET", "/healthz")
     assert body["checks"]["database"] is False
 
     stack.start_postgres()
