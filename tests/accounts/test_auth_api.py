@@ -176,7 +176,8 @@ def test_password_change_revokes_other_tokens_but_keeps_this_one():
     assert this.get("/api/v1/me/").status_code == 200
     assert other.get("/api/v1/me/").status_code == 401
 
-    wrong = this.post("/api/v1/me/password/", {"current_password": "nope", "new_password": PASSWORD + "x"}, format="json")
+    body = {"current_password": "nope", "new_password": PASSWORD + "x"}
+    wrong = this.post("/api/v1/me/password/", body, format="json")
     assert wrong.status_code == 400 and "current_password" in wrong.json()["error"]["fields"]
 
 
@@ -188,7 +189,8 @@ def test_me_edits_only_the_name():
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"role", "is_staff", "email"}
     user.refresh_from_db()
-    assert (user.full_name, user.role, user.is_staff, user.email.startswith("user")) == ("New", "freelancer", False, True)
+    assert (user.full_name, user.role, user.is_staff) == ("New", "freelancer", False)
+    assert user.email != "x@y.z"
 
 
 def test_client_of_another_organisation_is_invisible():
