@@ -179,3 +179,8 @@ def test_profile_validation_limits():
         "skills.0.years", "skills.0.level",
     }
     assert not FreelancerProfile.objects.filter(user=user).exists()
+
+
+def test_unknown_endpoint_is_a_json_404():
+    response = APIClient().get("/api/v1/no-such-thing/")
+    assert _error(response, 404)["code"] == "not_found"
