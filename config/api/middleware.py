@@ -32,7 +32,8 @@ class ApiRequestSizeLimitMiddleware:
         response = self.get_response(request)
         content_type = response.get("Content-Type", "")
         rendered_by_drf = hasattr(response, "accepted_renderer")  # e.g. the browsable API in DEBUG
-        if 400 <= response.status_code < 500 and not rendered_by_drf and not content_type.startswith("application/json"):
+        is_json = content_type.startswith("application/json")
+        if 400 <= response.status_code < 500 and not rendered_by_drf and not is_json:
             code = _DJANGO_CODES.get(response.status_code, "error")
             message = "No such endpoint." if response.status_code == 404 else "Request refused."
             return JsonResponse(error_body(code, message), status=response.status_code)
