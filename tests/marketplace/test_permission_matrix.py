@@ -28,6 +28,10 @@ from marketplace.models import (
 )
 from tests.conftest import client_for
 from tests.factories import ClientFactory, FreelancerFactory, GigFactory, UserFactory
+from tests.schema_check import (
+    check_response,
+    openapi,  # noqa: F401  (fixture)
+)
 
 ACTORS = ["anon", "other_freelancer", "other_client", "moderator", "client", "freelancer"]
 PASSWORD = "correct-horse-battery-staple"
@@ -193,7 +197,7 @@ def _success(status: int) -> bool:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "route", "url", "body", "expected"), CASES, ids=[f"{c[0]} {c[2]}" for c in CASES])
-def test_route_for_each_actor(method, route, url, body, expected):
+def test_route_for_each_actor(method, route, url, body, expected, openapi):  # noqa: F811
     world = World()
     ids = world.ids()
     path = "/api/v1/" + url.format(**ids)
@@ -206,6 +210,7 @@ def test_route_for_each_actor(method, route, url, body, expected):
         assert response.status_code == expected[actor], (actor, response.status_code, response.content[:300])
         if response.status_code >= 400:
             assert set(response.json()) == {"error"}, response.json()
+        check_response(openapi, response, method, path)  # documented status, body matches the schema
         if before is not None:
             after = _fingerprint()
             # refused: nothing changed (the only write allowed is a token's last_used_at)
