@@ -5,6 +5,7 @@ from drf_spectacular.openapi import AutoSchema
 
 from config.api.errors import ErrorSerializer
 
+
 class MatchworkAutoSchema(AutoSchema):
     def _error_codes(self) -> list[str]:
         write = self.method not in ("GET", "HEAD", "OPTIONS")

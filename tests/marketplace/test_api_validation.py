@@ -184,3 +184,16 @@ def test_profile_validation_limits():
 def test_unknown_endpoint_is_a_json_404():
     response = APIClient().get("/api/v1/no-such-thing/")
     assert _error(response, 404)["code"] == "not_found"
+
+
+def test_deeply_nested_json_is_a_400_not_a_500():
+    body = "[" * 100_000 + "]" * 100_000  # 200 KB: under the size limit, over the parser's recursion limit
+    response = APIClient().generic("POST", "/api/v1/auth/token/", body, content_type="application/json")
+    assert _error(response, 400)["code"] == "malformed_body"
+
+
+def test_non_standard_json_constants_are_refused():
+    response = APIClient().generic(
+        "POST", "/api/v1/auth/token/", '{"email": NaN, "password": Infinity}', content_type="application/json"
+    )
+    assert _error(response, 400)["code"] == "malformed_body"
