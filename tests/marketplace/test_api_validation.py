@@ -197,3 +197,13 @@ def test_non_standard_json_constants_are_refused():
         "POST", "/api/v1/auth/token/", '{"email": NaN, "password": Infinity}', content_type="application/json"
     )
     assert _error(response, 400)["code"] == "malformed_body"
+
+
+def test_lone_surrogates_in_keys_and_values_are_a_400():
+    for body in (
+        '{"role": "freelancer", "email": "s@example.com", "password": "a-long-unusual-pass-42", "\\ud800": 1}',
+        '{"role": "\\ud800", "email": "s@example.com", "password": "a-long-unusual-pass-42"}',
+        '{"role": "freelancer", "email": "s@example.com", "password": "a-long-unusual-pass-42", "full_name": "\\ud800"}',
+    ):
+        response = APIClient().generic("POST", "/api/v1/auth/register/", body, content_type="application/json")
+        _error(response, 400)
