@@ -97,8 +97,14 @@ def test_gig_filters_and_search():
     python = Skill.objects.get(name="Python")
     coaching = Skill.objects.get(name="Executive coaching")
     a = GigFactory(title="Scrape shops", budget_type="hourly", budget_min=40, budget_max=75, languages=["en", "de"])
-    b = GigFactory(title="Coach a VP", description="Leadership", budget_type="fixed", budget_min=5000,
-                   budget_max=8000, languages=["en"])
+    b = GigFactory(
+        title="Coach a VP",
+        description="Leadership",
+        budget_type="fixed",
+        budget_min=5000,
+        budget_max=8000,
+        languages=["en"],
+    )
     GigSkill.objects.create(gig=a, skill=python)
     GigSkill.objects.create(gig=b, skill=coaching)
 
