@@ -201,3 +201,10 @@ def test_client_of_another_organisation_is_invisible():
     assert api.patch(f"/api/v1/clients/{theirs.id}/", {"name": "Mine"}, format="json").status_code == 404
     theirs.refresh_from_db()
     assert theirs.name != "Mine"
+
+
+def test_suspended_users_cannot_sign_in_to_the_admin_either(client):
+    UserFactory(email="mod@example.com", role="moderator", is_staff=True, is_suspended=True)
+    assert not client.login(email="mod@example.com", password="correct-horse-battery-staple")
+    UserFactory(email="ok@example.com", role="moderator", is_staff=True)
+    assert client.login(email="ok@example.com", password="correct-horse-battery-staple")
