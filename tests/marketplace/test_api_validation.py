@@ -243,3 +243,16 @@ def test_lone_surrogates_in_keys_and_values_are_a_400():
     ):
         response = APIClient().generic("POST", "/api/v1/auth/register/", body, content_type="application/json")
         _error(response, 400)
+
+
+def test_numbers_and_booleans_are_not_accepted_as_text(member):
+    response = member.post(
+        "/api/v1/gigs/", {**GIG, "title": 123, "description": True, "skills": [{"name": 7}]}, format="json"
+    )
+    error = _error(response, 400)
+    assert error["fields"] == {
+        "title": ["Not a valid string."],
+        "description": ["Not a valid string."],
+        "skills.0.name": ["Not a valid string."],
+    }
+    assert not Gig.objects.exists()
