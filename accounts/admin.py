@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import User
+from accounts.models import AuthToken, User
 
 
 @admin.register(User)
@@ -19,3 +19,25 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    """API tokens: read-only (only hashes are stored); moderators can revoke them."""
+
+    list_display = ["key_prefix", "user", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__email", "key_prefix"]
+    readonly_fields = ["user", "key_prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        from accounts import services
+
+        for token in queryset:
+            services.token_revoke(token=token)

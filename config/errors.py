@@ -1,63 +1,56 @@
-"""Last-resort error responses: JSON, no tracebacks, and 503 (not 500) while the database is away."""
+"""Domain errors raised by services; the API maps them onto HTTP statuses (config.api.errors).
 
-import logging
-
-from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import JsonResponse
-from django.views import defaults
-
-log = logging.getLogger("matchwork.errors")
+Plain Python: services stay independent of DRF, and the admin or a Celery task can catch them too.
+"""
 
 
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+class DomainError(Exception):
+    """A rule of the marketplace refused an action. ``code`` is stable and machine-readable."""
+
+    code = "domain_error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
 
 
-def _is_admin(request) -> bool:
-    return request.path.startswith("/admin/")
+class NotAllowed(DomainError):
+    """The actor may see the object but may not do this to it (wrong role, not the owner)."""
+
+    code = "permission_denied"
+    http_status = 403
 
 
-class DatabaseUnavailableMiddleware:
-    """Turn a lost database connection into a clean 503 with Retry-After.
+class InvalidTransition(DomainError, ValueError):
+    """The object's current state does not allow this action (publish a closed gig, hire twice).
 
-    Django reconnects on the next request (CONN_HEALTH_CHECKS), so the process recovers without a
-    restart once the database is back.
+    Also a ValueError: gig_publish raised ValueError before the API existed, and callers may catch it.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        if isinstance(exception, OperationalError | InterfaceError) or (
-            isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
-        ):
-            log.warning("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
-            response = _error(503, "service_unavailable", "The database is unavailable; retry shortly.")
-            response["Retry-After"] = "5"
-            return response
-        return None
+    code = "invalid_transition"
+    http_status = 409
 
 
-def server_error(request, *args, **kwargs):
-    if _is_admin(request):
-        return defaults.server_error(request, *args, **kwargs)
-    return _error(500, "server_error", "An unexpected error occurred; it has been logged.")
+class AlreadyExists(DomainError):
+    """The action would duplicate something that may exist only once (second proposal, review)."""
+
+    code = "conflict"
+    http_status = 409
 
 
-def not_found(request, exception=None, *args, **kwargs):
-    if _is_admin(request):
-        return defaults.page_not_found(request, exception, *args, **kwargs)
-    return _error(404, "not_found", "Not found.")
+class StaleVersion(DomainError):
+    """An edit was based on an older version of the object than the one stored (optimistic lock)."""
+
+    code = "precondition_failed"
+    http_status = 412
 
 
-def bad_request(request, exception=None, *args, **kwargs):
-    return _error(400, "bad_request", "Bad request.")
+class InvalidInput(DomainError):
+    """Input that is well-formed but breaks a rule only a service can check (budget min > max)."""
 
-
-def permission_denied(request, exception=None, *args, **kwargs):
-    if _is_admin(request):
-        return defaults.permission_denied(request, exception, *args, **kwargs)
-    return _error(403, "permission_denied", "You do not have permission to perform this action.")
+    code = "invalid"
+    http_status = 400

@@ -15,7 +15,7 @@ urlpatterns = [
 admin.site.site_header = "Matchwork moderation"
 admin.site.site_title = "Matchwork admin"
 
-handler400 = "config.errors.bad_request"
-handler403 = "config.errors.permission_denied"
-handler404 = "config.errors.not_found"
-handler500 = "config.errors.server_error"
+handler400 = "config.error_handlers.bad_request"
+handler403 = "config.error_handlers.permission_denied"
+handler404 = "config.error_handlers.not_found"
+handler500 = "config.error_handlers.server_error"
