@@ -12,7 +12,8 @@ from marketplace.models import FreelancerProfile, FreelancerSkill
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import dense_candidates, eligibility_sql, lexical_candidates, skill_candidates
-from .scoring import CandidateFacts, ClaimFacts, Scored, score_candidate
+from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
+from .skills import skill_vectors
 from .spec import GigSpec
 
 log = logging.getLogger("matchwork.matching.ranking")
@@ -37,10 +38,7 @@ def query_vectors(spec: GigSpec) -> np.ndarray:
     model = active_model()
     doc = spec.document()
     if spec.gig_id is not None:
-        stored = {
-            e.view: e
-            for e in GigEmbedding.objects.filter(gig_id=spec.gig_id, model_version=model.version)
-        }
+        stored = {e.view: e for e in GigEmbedding.objects.filter(gig_id=spec.gig_id, model_version=model.version)}
         if all(v in stored and stored[v].content_hash == doc.hash_for(v, model.key) for v in VIEWS):
             return np.array([np.asarray(stored[v].embedding, dtype=np.float32) for v in VIEWS])
     return get_encoder().encode([doc.views[v] for v in VIEWS])
@@ -93,6 +91,39 @@ def load_vectors(profile_ids: list[int], model_version: str) -> dict[int, dict[s
     return out
 
 
+def attach_skill_relations(spec: GigSpec, facts: dict[int, CandidateFacts]) -> None:
+    """For each need a candidate does not claim as such, find the closest claimed skill by name."""
+    needs = [n for n in spec.needs if n.skill_id is not None]
+    if not needs:
+        return
+    names = {n.name for n in needs} | {c.name for f in facts.values() for c in f.claims.values()}
+    vectors = skill_vectors(names)
+    need_matrix = np.array([vectors[n.name] for n in needs])
+    need_ids = {n.skill_id for n in needs}
+    for f in facts.values():
+        claims = list(f.claims.values())
+        if not claims:
+            f.focus = 0.0
+            continue
+        sims = need_matrix @ np.array([vectors[c.name] for c in claims]).T  # needs x claims
+        for i, need in enumerate(needs):
+            if need.skill_id in f.claims:
+                continue
+            j = int(np.argmax(sims[i]))
+            f.related[need.skill_id] = (claims[j].skill_id, float(sims[i, j]))
+        relevant = sum(
+            1 for j, c in enumerate(claims) if c.skill_id in need_ids or float(sims[:, j].max()) >= RELATED_FLOOR
+        )
+        f.focus = relevant / len(claims)
+
+
+def marketplace_mean_rating() -> float:
+    from django.db.models import Avg
+
+    mean = FreelancerProfile.objects.filter(rating_count__gt=0).aggregate(m=Avg("rating_avg"))["m"]
+    return float(mean) if mean is not None else DEFAULT_PRIOR_RATING
+
+
 def _minmax(values: dict[int, float]) -> dict[int, float]:
     if not values:
         return {}
@@ -107,7 +138,9 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     model = active_model()
-    where = eligibility_sql(spec, feasibility=True)
+    # The single-signal baselines apply only the visibility rules: they measure what one retriever
+    # does on its own. The full pipeline (hybrid, used by the product) applies every hard filter.
+    where = eligibility_sql(spec, feasibility=strategy == "hybrid")
     pool = max(CANDIDATE_POOL, limit * 3)
 
     lexical: dict[int, float] = {}
@@ -138,11 +171,17 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     for pid, f in facts.items():
         f.lexical = lexical.get(pid, 0.0)
 
+    prior = DEFAULT_PRIOR_RATING
+    if strategy == "hybrid":
+        attach_skill_relations(spec, facts)
+        prior = marketplace_mean_rating()
     lex_norm = {pid: f.lexical / max(lexical.values()) if lexical else 0.0 for pid, f in facts.items()}
     sem_norm = _minmax({pid: f.semantic for pid, f in facts.items()}) if query is not None else {}
     scored: list[tuple[float, int, Scored]] = []
     for pid, f in facts.items():
-        s = score_candidate(spec, f, lexical_norm=lex_norm.get(pid, 0.0), semantic_norm=sem_norm.get(pid, 0.0))
+        s = score_candidate(
+            spec, f, lexical_norm=lex_norm.get(pid, 0.0), semantic_norm=sem_norm.get(pid, 0.0), prior_rating=prior
+        )
         if strategy == "lexical":
             key = f.lexical
         elif strategy == "dense":
@@ -152,8 +191,9 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         scored.append((key, pid, s))
     scored.sort(key=lambda t: (-t[0], t[1]))
     result = [
-        RankedCandidate(profile_id=pid, rank=i + 1, score=round(float(key), 6), components=s.components,
-                        explanation=s.explanation)
+        RankedCandidate(
+            profile_id=pid, rank=i + 1, score=round(float(key), 6), components=s.components, explanation=s.explanation
+        )
         for i, (key, pid, s) in enumerate(scored[:limit])
     ]
     log.info(
