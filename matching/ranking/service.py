@@ -201,3 +201,98 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         extra={"gig_id": spec.gig_id, "strategy": strategy, "candidates": len(candidate_ids), "returned": len(result)},
     )
     return result
+
+
+@dataclass(frozen=True)
+class RankedGig:
+    gig_id: int
+    rank: int
+    score: float
+    components: dict
+    explanation: dict
+
+
+GIG_POOL = 60
+
+
+def _eligible_gigs_sql(profile: FreelancerProfile) -> tuple[str, list]:
+    """Hard filters for gigs (alias ``g``): open, approved, posted by an active, unsuspended user,
+    and feasible for this freelancer (shared language, rate within the hourly tolerance)."""
+    from django.conf import settings
+
+    sql = """
+        g.status = 'published' AND g.moderation_status = 'approved'
+        AND EXISTS (
+            SELECT 1 FROM accounts_user cu WHERE cu.id = g.created_by_id AND cu.is_active AND NOT cu.is_suspended
+        )
+        AND NOT EXISTS (SELECT 1 FROM marketplace_clientmembership m WHERE m.client_id = g.client_id AND m.user_id = %s)
+        AND (cardinality(g.languages) = 0 OR g.languages && %s::varchar[])
+        AND (g.budget_type <> 'hourly' OR %s <= g.budget_max * %s)
+    """
+    return sql, [profile.user_id, list(profile.languages), float(profile.hourly_rate), settings.MATCHING_RATE_TOLERANCE]
+
+
+def rank_gigs_for_freelancer(profile: FreelancerProfile, *, limit: int = 20) -> list[RankedGig]:
+    """Published gigs the freelancer can take, best first, scored by the same components as matches.
+
+    Candidates come from the gig vectors nearest to the profile's (HNSW) and from gigs needing a
+    skill the profile claims; each is scored with ``score_candidate`` from the gig's side.
+    """
+    from django.db import connection, transaction
+
+    from marketplace.models import Gig
+
+    from .spec import spec_from_gig
+
+    if profile.available_hours_per_week <= 0:
+        return []
+    model = active_model()
+    where, params = _eligible_gigs_sql(profile)
+    vectors = load_vectors([profile.id], model.version).get(profile.id, {})
+    gig_ids: set[int] = set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        for vector in vectors.values():
+            literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
+            cursor.execute(
+                f"""
+                SELECT e.gig_id FROM matching_gigembedding e JOIN marketplace_gig g ON g.id = e.gig_id
+                WHERE e.model_version = %s AND {where}
+                ORDER BY e.embedding <=> %s::vector LIMIT %s
+                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+                [model.version, *params, literal, GIG_POOL],
+            )
+            gig_ids.update(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"""
+            SELECT DISTINCT g.id FROM marketplace_gig g JOIN marketplace_gigskill gs ON gs.gig_id = g.id
+            WHERE gs.skill_id IN (SELECT skill_id FROM marketplace_freelancerskill WHERE profile_id = %s) AND {where}
+            ORDER BY g.id DESC LIMIT %s
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+            [profile.id, *params, GIG_POOL],
+        )
+        gig_ids.update(row[0] for row in cursor.fetchall())
+    if not gig_ids:
+        return []
+    prior = marketplace_mean_rating()
+    facts = load_facts([profile.id], model.version)
+    f = facts[profile.id]
+    scored: list[tuple[float, int, Scored]] = []
+    for gig in Gig.objects.filter(id__in=gig_ids).select_related("client"):
+        spec = spec_from_gig(gig)
+        f.related = {}
+        query = query_vectors(spec)
+        f.semantic = semantic_similarity(query, vectors)
+        attach_skill_relations(spec, facts)
+        bm25 = lexical_candidates(spec.query_text, eligibility_sql(spec, feasibility=False), 1, [profile.id])
+        f.lexical = bm25.get(profile.id, 0.0)
+        # Without other candidates to compare with, raw signals are mapped onto [0, 1] directly.
+        semantic_norm = min(1.0, max(0.0, (f.semantic - 0.2) / 0.5))
+        lexical_norm = f.lexical / (f.lexical + 10.0)
+        s = score_candidate(spec, f, lexical_norm=lexical_norm, semantic_norm=semantic_norm, prior_rating=prior)
+        scored.append((s.score, gig.id, s))
+    scored.sort(key=lambda t: (-t[0], -t[1]))
+    return [
+        RankedGig(gig_id=gid, rank=i + 1, score=key, components=s.components, explanation=s.explanation)
+        for i, (key, gid, s) in enumerate(scored[:limit])
+    ]
