@@ -13,7 +13,7 @@ from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import dense_candidates, eligibility_sql, lexical_candidates, skill_candidates
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
-from .skills import skill_vectors
+from .skills import skill_similarities
 from .spec import GigSpec
 
 log = logging.getLogger("matchwork.matching.ranking")
@@ -92,27 +92,35 @@ def load_vectors(profile_ids: list[int], model_version: str) -> dict[int, dict[s
 
 
 def attach_skill_relations(spec: GigSpec, facts: dict[int, CandidateFacts]) -> None:
-    """For each need a candidate does not claim as such, find the closest claimed skill by name."""
+    """For each need a candidate does not claim as such, find the closest claimed skill.
+
+    Closeness is the best cosine between any name or taxonomy alias of the needed skill and any of
+    the claimed skill, so plain wording ("checking data for errors") meets the specialist's skill
+    through the taxonomy's vocabulary ("data validation" of Data quality analysis).
+    """
     needs = [n for n in spec.needs if n.skill_id is not None]
     if not needs:
         return
-    names = {n.name for n in needs} | {c.name for f in facts.values() for c in f.claims.values()}
-    vectors = skill_vectors(names)
-    need_matrix = np.array([vectors[n.name] for n in needs])
+    names = {n.skill_id: n.name for n in needs}
+    for f in facts.values():
+        names.update({c.skill_id: c.name for c in f.claims.values()})
+    claim_ids = {c.skill_id for f in facts.values() for c in f.claims.values()}
+    sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
     need_ids = {n.skill_id for n in needs}
     for f in facts.values():
         claims = list(f.claims.values())
         if not claims:
             f.focus = 0.0
             continue
-        sims = need_matrix @ np.array([vectors[c.name] for c in claims]).T  # needs x claims
-        for i, need in enumerate(needs):
+        for need in needs:
             if need.skill_id in f.claims:
                 continue
-            j = int(np.argmax(sims[i]))
-            f.related[need.skill_id] = (claims[j].skill_id, float(sims[i, j]))
+            best = max(claims, key=lambda c, nid=need.skill_id: sims[nid].get(c.skill_id, -1.0))
+            f.related[need.skill_id] = (best.skill_id, sims[need.skill_id].get(best.skill_id, -1.0))
         relevant = sum(
-            1 for j, c in enumerate(claims) if c.skill_id in need_ids or float(sims[:, j].max()) >= RELATED_FLOOR
+            1
+            for c in claims
+            if c.skill_id in need_ids or max(sims[n.skill_id].get(c.skill_id, -1.0) for n in needs) >= RELATED_FLOOR
         )
         f.focus = relevant / len(claims)
 
