@@ -20,7 +20,15 @@ from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
 
 from .documents import Document, freelancer_document
 from .encoder import ModelIdentity, active_model, get_encoder
-from .models import EmbeddingView, FreelancerDocument, FreelancerEmbedding, GigEmbedding, MatchResult, MatchRun
+from .models import (
+    EmbeddingView,
+    FreelancerDocument,
+    FreelancerEmbedding,
+    GigEmbedding,
+    MatchResult,
+    MatchRun,
+    TaskFailure,
+)
 from .ranking import rank_freelancers, spec_from_gig
 
 log = logging.getLogger("matchwork.matching")
@@ -306,3 +314,14 @@ def lost_match_run_ids(*, older_than_seconds: int) -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)[:500]
     )
+
+
+def task_failure_record(
+    *, task_id: str, task_name: str, args: list, kwargs: dict, deliveries: int, error: str
+) -> TaskFailure:
+    """Record a task given up for good, once per task id (a repeated give-up updates the count)."""
+    failure, _ = TaskFailure.objects.update_or_create(
+        task_id=task_id,
+        defaults={"task_name": task_name, "args": args, "kwargs": kwargs, "deliveries": deliveries, "error": error},
+    )
+    return failure

@@ -12,6 +12,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from . import services
+from .delivery import DeliveryLimitedTask
 
 log = logging.getLogger("matchwork.matching.tasks")
 
@@ -25,6 +26,8 @@ RETRY = {
     "max_retries": 6,
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # A message that kills its worker on every delivery is given up and recorded (TaskFailure).
+    "base": DeliveryLimitedTask,
 }
 EMBED_BATCH = 64
 
