@@ -244,7 +244,8 @@ def match_run_schedule(*, gig: Gig, trigger: str, strategy: str = MatchRun.Strat
         return MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
     run_id = run.id
     transaction.on_commit(
-        lambda: tasks.enqueue(tasks.execute_match_run, run_id, countdown=settings.MATCHING_DEBOUNCE_SECONDS)
+        lambda: tasks.enqueue(tasks.execute_match_run, run_id, countdown=settings.MATCHING_DEBOUNCE_SECONDS),
+        robust=True,
     )
     log.info("match run scheduled", extra={"gig_id": gig.id, "run_id": run.id, "trigger": trigger})
     return run

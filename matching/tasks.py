@@ -42,7 +42,8 @@ def enqueue(task, *args, countdown: int | float | None = None, **kwargs) -> bool
         task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
         return True
     except Exception as exc:  # broker down: never fail the web request that triggered the work
-        log.warning("could not enqueue task", extra={"task": task.name, "args": list(args), "error": str(exc)})
+        # ("args" is a reserved LogRecord attribute: using it as an extra key raised inside this handler)
+        log.warning("could not enqueue task", extra={"task": task.name, "task_args": list(args), "error": str(exc)})
         return False
 
 

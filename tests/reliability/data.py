@@ -30,3 +30,36 @@ def freelancers(stack, count: int, prefix: str) -> list[int]:
 
 def vector_counts(stack, ids: list[int]) -> dict[int, int]:
     return {int(k): v for k, v in stack.query(VECTOR_COUNTS.format(ids=list(ids))).items()}
+
+
+PEOPLE = """
+from accounts.models import User
+from accounts.services import token_create
+from marketplace import services as market
+from matching.signals import enqueue_suppression
+result = {{"freelancers": [], "clients": []}}
+with enqueue_suppression():
+    for i in range({clients}):
+        owner = User.objects.create_user(email=f"{prefix}-client{{i}}@example.com", password="x", role="client",
+                                         full_name=f"Client {{i}}")
+        client = market.client_create(name=f"{prefix} client {{i}}", owner=owner, country="GB")
+        gig = market.gig_create(client=client, created_by=owner, title=f"Annotate shelf photos {{i}}",
+                                description="Bounding boxes around products in shelf photos.", budget_type="hourly",
+                                budget_min=20, budget_max=60, hours_per_week=20,
+                                skills=[market.SkillNeed(name="Python", min_level="intermediate")])
+        market.gig_publish(gig=gig, by=owner)
+        result["clients"].append({{"user": owner.id, "token": token_create(user=owner).key, "client": client.id,
+                                  "gig": gig.id}})
+    for i in range({freelancers}):
+        user = User.objects.create_user(email=f"{prefix}-free{{i}}@example.com", password="x", role="freelancer",
+                                        full_name=f"Freelancer {{i}}")
+        profile = market.freelancer_profile_create(
+            user=user, display_name=f"Freelancer {{i}}", headline="Python data annotator", hourly_rate=40,
+            available_hours_per_week=30, skills=[market.SkillClaim(name="Python", level="expert")])
+        result["freelancers"].append({{"user": user.id, "token": token_create(user=user).key, "profile": profile.id}})
+"""
+
+
+def people(stack, *, clients: int = 1, freelancers: int = 2, prefix: str = "p") -> dict:
+    """Clients (each with one published gig) and freelancers (each with a profile), with API tokens."""
+    return stack.query(PEOPLE.format(clients=clients, freelancers=freelancers, prefix=prefix))

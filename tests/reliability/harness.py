@@ -116,6 +116,12 @@ class Stack:
         self.redis.stop()
         wait_until(lambda: not self.redis.is_running(), what="redis to stop")
 
+    def crash_redis(self) -> None:
+        """SIGKILL the Redis server: no shutdown, only what the append-only file already holds survives."""
+        os.kill(int(self.redis.pidfile.read_text().strip()), signal.SIGKILL)
+        wait_until(lambda: not self.redis.is_running(), what="redis to die")
+        self.redis.pidfile.unlink(missing_ok=True)
+
     def start_redis(self) -> None:
         self.redis.start()
 
