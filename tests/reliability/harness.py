@@ -126,7 +126,7 @@ class Stack:
         self.redis.start()
 
     # ------------------------------------------------------------------ processes
-    def start_web(self, workers: int = 2) -> None:
+    def start_web(self, workers: int = 2, **env: str) -> None:
         cmd = [
             PY,
             "-m",
@@ -141,7 +141,7 @@ class Stack:
             "--graceful-timeout",
             "5",
         ]
-        self._spawn("web", cmd)
+        self._spawn("web", cmd, **env)
         wait_until(lambda: self._port_open(self.web_port), timeout=60, what="gunicorn")
 
     def start_worker(
