@@ -9,3 +9,13 @@ def stack():
     s.start_servers()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def web_stack():
+    """One stack with gunicorn for a module of scenarios that do not break the servers."""
+    s = Stack()
+    s.start_servers()
+    s.start_web(workers=3)
+    yield s
+    s.close()
