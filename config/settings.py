@@ -184,6 +184,8 @@ REST_FRAMEWORK = {
         "register": env("THROTTLE_REGISTER", default="20/hour"),
         "token": env("THROTTLE_TOKEN", default="20/min"),
         "password": env("THROTTLE_PASSWORD", default="10/hour"),
+        # synchronous ranking of the directory per request: the most expensive call of the API
+        "talent_search": env("THROTTLE_TALENT_SEARCH", default="30/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.reliability.harness import Stack
+from tests.reliability.harness import FIGURES, Stack
 
 
 @pytest.fixture
@@ -19,3 +19,10 @@ def web_stack():
     s.start_web(workers=3)
     yield s
     s.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("reliability scenarios: figures (docs/reliability.md)")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -26,6 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 
 
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    """A scenario's figures: printed (with -s) and repeated in the terminal summary of the run."""
+    FIGURES.append(line.strip())
+    print("\n[reliability] " + line.strip())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

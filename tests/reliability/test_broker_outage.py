@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.reliability import data
-from tests.reliability.harness import wait_until
+from tests.reliability.harness import report, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -46,8 +46,8 @@ def test_redis_restarts_and_crashes_with_tasks_queued_everything_processed_after
     assert data.vector_counts(stack, ids) == {pid: 2 for pid in ids}
     wait_until(lambda: stack.queue_length() == 0, timeout=10, what="the queue to drain")
     record_property("tasks", len(ids))
-    print(
-        f"\n[reliability] redis restart+crash: {len(ids)} tasks queued, 15 survived an orderly restart and 30 a "
+    report(
+        f"redis restart+crash: {len(ids)} tasks queued, 15 survived an orderly restart and 30 a "
         f"SIGKILL; all {len(ids)} ran in {took:.1f}s after a worker started"
     )
 
@@ -131,8 +131,8 @@ def test_redis_down_api_still_answers_and_sweep_catches_up(stack, record_propert
     assert state["gigs_without_fresh_run"] == []
     assert all("edit" in h for h in state["headlines_indexed"]), state
     record_property("requests_while_down", len(timings))
-    print(
-        f"\n[reliability] redis down: {len(timings)} API writes/reads all 2xx, slowest {slowest:.2f}s; "
+    report(
+        f"redis down: {len(timings)} API writes/reads all 2xx, slowest {slowest:.2f}s; "
         f"sweep brought {state['published_gigs']} gigs and {len(people['freelancers'])} profiles up to date "
         f"{caught_up:.1f}s after Redis returned"
     )

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from tests.reliability import data
+from tests.reliability.harness import report
 
 pytestmark = [pytest.mark.slow]
 
@@ -63,10 +64,7 @@ def test_concurrent_profile_edits_with_same_version_one_wins_other_412(web_stack
             f"p = FreelancerProfile.objects.get(id={profile_id}); result = [p.version, p.headline]"
         )
         assert stored == [before["version"] + 1, winner]  # the loser's edit was not applied on top
-    print(
-        f"\n[reliability] concurrent profile edits: {ROUNDS} rounds of 2 simultaneous PATCHes with the same "
-        f"If-Match: {dict(tally)}"
-    )
+    report(f"concurrent profile edits: {ROUNDS} rounds of 2 simultaneous PATCHes with the same If-Match: {dict(tally)}")
 
 
 def test_concurrent_gig_edits_with_same_version_one_wins_other_412(web_stack, people):
@@ -96,7 +94,7 @@ def test_concurrent_gig_edits_with_same_version_one_wins_other_412(web_stack, pe
             "result = [g.version, g.description]"
         )
         assert stored == [before["version"] + 1, winner]
-    print(f"\n[reliability] concurrent gig edits: {ROUNDS} rounds of 2 simultaneous PATCHes: {dict(tally)}")
+    report(f"concurrent gig edits: {ROUNDS} rounds of 2 simultaneous PATCHes: {dict(tally)}")
 
 
 def _count(stack, model: str, **filters) -> int:
@@ -146,7 +144,7 @@ def test_duplicated_posts_create_one_proposal_invitation_and_review(web_stack, p
         "result = [str(p.rating_avg), p.rating_count]"
     )
     assert rating == ["5.00", 1]
-    print(
-        f"\n[reliability] duplicated POSTs ({DUPLICATES} at once): proposals {dict(proposals)}, "
+    report(
+        f"duplicated POSTs ({DUPLICATES} at once): proposals {dict(proposals)}, "
         f"invitations {dict(invitations)}, reviews (both sides) {dict(reviews)}; rows: 1, 1, 2"
     )

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from tests.reliability import data
-from tests.reliability.harness import wait_until
+from tests.reliability.harness import report, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -153,8 +153,8 @@ def test_every_acknowledged_write_survives_an_immediate_stop_under_load(stack, r
 
     record_property("acknowledged_gigs", len(acked_gigs))
     record_property("outcomes", dict((f"{k}:{s}", n) for (k, s), n in outcomes.items()))
-    print(
-        f"\n[reliability] postgres immediate stop under load: {sum(outcomes.values())} requests "
+    report(
+        f"postgres immediate stop under load: {sum(outcomes.values())} requests "
         f"({dict((f'{k}:{s}', n) for (k, s), n in sorted(outcomes.items()))}), down {up_at - down_at:.1f}s; "
         f"{len(acked_gigs)} acknowledged gigs and {len(acked_profiles)} profiles' last acknowledged edits all "
         f"stored; {phase['ok_after_restart']} 2xx after the restart"

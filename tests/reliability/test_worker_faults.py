@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.reliability import data
-from tests.reliability.harness import wait_until
+from tests.reliability.harness import report, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -47,8 +47,8 @@ def test_worker_killed_mid_embedding_batch_work_redone_once_by_another_worker(st
     assert stack.queue_length() == 0
     record_property("profiles", len(ids))
     record_property("redone_after_seconds", round(redone_after, 1))
-    print(
-        f"\n[reliability] worker SIGKILL: {len(ids)} profiles, redone by worker B {redone_after:.1f}s after the kill, "
+    report(
+        f"worker SIGKILL: {len(ids)} profiles, redone by worker B {redone_after:.1f}s after the kill, "
         f"{sum(counts.values())} vectors (2 per profile)"
     )
 
@@ -87,7 +87,7 @@ def test_poison_message_given_up_after_bounded_deliveries_and_recorded(stack, re
     time.sleep(3)
     assert stack.query("from matching.models import TaskFailure\nresult = TaskFailure.objects.count()") == 1
     record_property("deliveries", failures[0]["deliveries"])
-    print(
-        f"\n[reliability] poison message: worker child died {failures[0]['deliveries']} times, then given up "
+    report(
+        f"poison message: worker child died {failures[0]['deliveries']} times, then given up "
         f"and recorded; {len(ids)} profiles embedded meanwhile"
     )
