@@ -65,3 +65,26 @@ class User(AbstractUser):
     @property
     def is_moderator(self) -> bool:
         return self.role == self.Role.MODERATOR or self.is_staff
+
+
+class AuthToken(models.Model):
+    """An API token. Only a SHA-256 of the key is stored: a database leak yields no usable token.
+
+    A token stops working when it expires, when it is revoked, or when its user is deactivated or
+    suspended (checked on every request by ``accounts.authentication``).
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="auth_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    # First characters of the key, to tell tokens apart in the admin without revealing them.
+    key_prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… for {self.user_id}"

@@ -50,6 +50,8 @@ class Client(TimeStamped):
     website = models.URLField(max_length=300, blank=True)
     description = models.TextField(max_length=4000, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    # Secret a new member registers with to join this client; shown to its owners, rotatable.
+    invite_code = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="ClientMembership", related_name="clients")
 
     class Meta:

@@ -27,3 +27,26 @@ def freelancer(db):
 @pytest.fixture
 def gig(db, client_org):
     return GigFactory(client=client_org)
+
+
+@pytest.fixture(autouse=True)
+def _reset_throttles():
+    """Throttle counters live in Redis and outlive a test; start every test from zero."""
+    from django.core.cache import cache
+
+    cache.delete_pattern("throttle_*")
+    yield
+
+
+def client_for(user) -> APIClient:
+    """An API client authenticated the way real clients are: with a token from the service."""
+    from accounts.services import token_create
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user).key}")
+    return api
+
+
+@pytest.fixture
+def as_user():
+    return client_for

@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_tokens_revoke_all
 from marketplace.models import Client, FreelancerProfile, Gig, ModerationAction, ModerationStatus, Report, Review
 from marketplace.moderation.audit import announce_gig_changed, announce_profile_changed, audit_record
 
@@ -130,13 +131,7 @@ def _sessions_delete(user: User) -> int:
 
 
 def _tokens_revoke(user: User) -> int:
-    try:
-        from accounts.services import user_tokens_revoke_all
-    except ImportError:  # until the API's token model lands (issue 3); sessions are still deleted
-        log.warning("accounts.services.user_tokens_revoke_all is missing: API tokens not revoked")
-        return 0
-    revoked = user_tokens_revoke_all(user=user)
-    return revoked if isinstance(revoked, int) else 0
+    return user_tokens_revoke_all(user=user)
 
 
 def _users_gigs(user: User):

@@ -119,12 +119,12 @@ def _report_flags(target: models.Model) -> list[Flag]:
     return []
 
 
-def gig_flags(gig: Gig) -> list[Flag]:
-    """Everything that would hold this gig for review."""
+def gig_flags(gig: Gig, *, edited: bool = False) -> list[Flag]:
+    """Everything that would hold this gig for review (an edit is not held for being a new client's)."""
     flags = text_flags(f"{gig.title}\n{gig.description}")
     flags += _report_flags(gig)
     needed = settings.MODERATION_NEW_CLIENT_GIGS
-    if needed > 0:
+    if needed > 0 and not edited:
         approved = (
             Gig.objects.filter(client_id=gig.client_id, moderation_status=ModerationStatus.APPROVED)
             .exclude(pk=gig.pk)
@@ -173,9 +173,16 @@ def _screen(target: Gig | FreelancerProfile, flags: list[Flag], *, record_approv
 
 
 @transaction.atomic
-def gig_screen(*, gig: Gig) -> str:
-    """Apply the policy to a gig being published: approve it or hold it for review."""
-    return _screen(gig, gig_flags(gig), record_approval=True)
+def gig_screen(*, gig: Gig, edited: bool = False) -> str:
+    """Apply the policy to a gig being published (or a published gig that was edited).
+
+    Publication approves the gig or holds it for review. An edit of a published gig is held when
+    its new text trips a rule; an edit never approves a gig a moderator has not approved.
+    """
+    flags = gig_flags(gig, edited=edited)
+    if edited and not flags:
+        return gig.moderation_status
+    return _screen(gig, flags, record_approval=not edited)
 
 
 @transaction.atomic

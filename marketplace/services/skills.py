@@ -1,4 +1,4 @@
-"""Writes of the marketplace. The API, the admin, Celery tasks and commands all call these."""
+"""The skill taxonomy: normalising free-text skill names, and replacing a profile's or gig's skills."""
 
 from __future__ import annotations
 
@@ -6,23 +6,13 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
-from accounts.models import User
-from marketplace.models import (
-    Client,
-    ClientMembership,
-    FreelancerProfile,
-    FreelancerSkill,
-    Gig,
-    GigSkill,
-    Skill,
-)
+from marketplace.models import SKILL_LEVEL_RANK, FreelancerProfile, FreelancerSkill, Gig, GigSkill, Skill
 
 log = logging.getLogger("matchwork.marketplace")
 
@@ -115,7 +105,7 @@ class SkillNeed:
     min_level: str = ""
 
 
-def _profile_skills_replace(profile: FreelancerProfile, claims: Iterable[SkillClaim]) -> None:
+def profile_skills_replace(profile: FreelancerProfile, claims: Iterable[SkillClaim]) -> None:
     rows: dict[int, FreelancerSkill] = {}
     for claim in claims:
         skill = skill_resolve(name=claim.name)
@@ -127,7 +117,7 @@ def _profile_skills_replace(profile: FreelancerProfile, claims: Iterable[SkillCl
     FreelancerSkill.objects.bulk_create(rows.values())
 
 
-def _gig_skills_replace(gig: Gig, needs: Iterable[SkillNeed]) -> None:
+def gig_skills_replace(gig: Gig, needs: Iterable[SkillNeed]) -> None:
     rows: dict[int, GigSkill] = {}
     for need in needs:
         skill = skill_resolve(name=need.name)
@@ -139,109 +129,4 @@ def _gig_skills_replace(gig: Gig, needs: Iterable[SkillNeed]) -> None:
 
 
 def _level_rank(level: str) -> int:
-    from marketplace.models import SKILL_LEVEL_RANK
-
     return SKILL_LEVEL_RANK.get(level or "", 0)
-
-
-def _after_commit_profile_changed(profile: FreelancerProfile) -> None:
-    """Hook for the matching engine: a changed profile needs a new embedding."""
-    from marketplace import signals
-
-    transaction.on_commit(lambda: signals.profile_changed.send(sender=FreelancerProfile, profile_id=profile.id))
-
-
-def _after_commit_gig_changed(gig: Gig) -> None:
-    from marketplace import signals
-
-    transaction.on_commit(lambda: signals.gig_changed.send(sender=Gig, gig_id=gig.id))
-
-
-@transaction.atomic
-def client_create(*, name: str, owner: User, website: str = "", description: str = "", country: str = "") -> Client:
-    client = Client.objects.create(name=name, website=website, description=description, country=country)
-    ClientMembership.objects.create(client=client, user=owner, is_owner=True)
-    return client
-
-
-@transaction.atomic
-def freelancer_profile_create(
-    *,
-    user: User,
-    display_name: str,
-    headline: str,
-    hourly_rate: Decimal | float | int,
-    bio: str = "",
-    currency: str = "USD",
-    available_hours_per_week: int = 0,
-    timezone: str = "UTC",
-    languages: list[str] | None = None,
-    skills: Iterable[SkillClaim] = (),
-) -> FreelancerProfile:
-    profile = FreelancerProfile.objects.create(
-        user=user,
-        display_name=display_name,
-        headline=headline,
-        bio=bio,
-        hourly_rate=Decimal(str(hourly_rate)),
-        currency=currency,
-        available_hours_per_week=available_hours_per_week,
-        timezone=timezone,
-        languages=list(languages or []),
-    )
-    _profile_skills_replace(profile, skills)
-    _after_commit_profile_changed(profile)
-    return profile
-
-
-@transaction.atomic
-def gig_create(
-    *,
-    client: Client,
-    created_by: User,
-    title: str,
-    description: str,
-    budget_type: str,
-    budget_min: Decimal | float | int,
-    budget_max: Decimal | float | int,
-    hours_per_week: int | None = None,
-    duration_weeks: int | None = None,
-    timezone: str = "",
-    min_overlap_hours: int | None = None,
-    languages: list[str] | None = None,
-    currency: str = "USD",
-    skills: Iterable[SkillNeed] = (),
-) -> Gig:
-    gig = Gig.objects.create(
-        client=client,
-        created_by=created_by,
-        title=title,
-        description=description,
-        budget_type=budget_type,
-        budget_min=Decimal(str(budget_min)),
-        budget_max=Decimal(str(budget_max)),
-        hours_per_week=hours_per_week,
-        duration_weeks=duration_weeks,
-        timezone=timezone or "",
-        min_overlap_hours=min_overlap_hours,
-        languages=list(languages or []),
-        currency=currency,
-    )
-    _gig_skills_replace(gig, skills)
-    _after_commit_gig_changed(gig)
-    return gig
-
-
-@transaction.atomic
-def gig_publish(*, gig: Gig, by: User) -> Gig:
-    from django.utils import timezone as tz
-
-    gig = Gig.objects.select_for_update().get(pk=gig.pk)
-    if gig.status != Gig.Status.DRAFT:
-        raise ValueError(f"Only a draft can be published; this gig is {gig.status}")
-    gig.status = Gig.Status.PUBLISHED
-    gig.published_at = tz.now()
-    gig.version += 1
-    gig.save(update_fields=["status", "published_at", "version", "updated_at"])
-    _after_commit_gig_changed(gig)
-    return gig
