@@ -222,7 +222,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="matchwork")
 CELERY_BEAT_SCHEDULE_FILENAME = str(env("CELERY_BEAT_SCHEDULE_FILE", default=str(BASE_DIR / ".data" / "celerybeat-schedule")))
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Re-enqueue missing or stale vectors and lost match runs, so a broker outage loses nothing.
+    "matching-sweep": {
+        "task": "matching.tasks.sweep_embeddings",
+        "schedule": env.int("MATCHING_SWEEP_SECONDS", default=600),
+    },
+}
 
 # --------------------------------------------------------------------------- matching
 # Local path of a sentence-transformers model; empty means the all-MiniLM-L6-v2 shipped in the
@@ -233,6 +239,15 @@ MATCHING_MODEL_PATH = env("MATCHING_MODEL_PATH", default="")
 MATCHING_MODEL_SHA256 = env(
     "MATCHING_MODEL_SHA256", default="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 )
+
+# Hard filter: an hourly gig accepts rates up to this multiple of its budget's maximum.
+MATCHING_RATE_TOLERANCE = env.float("MATCHING_RATE_TOLERANCE", default=1.25)
+# A match run waits this long after its first trigger, so a burst of edits yields one run.
+MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=30)
+# Pending/running runs older than this are re-enqueued by the sweep.
+MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
+# Candidates stored per match run.
+MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 
 # --------------------------------------------------------------------------- logging
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -1,1 +1,152 @@
-"""Matching tables (embeddings, match runs) are added by the matching engine."""
+"""Matching tables: search documents, vectors per model, and match runs with their results.
+
+Vectors are keyed by the model version that produced them, so a new model's vectors are built
+beside the old ones (``manage.py reembed --model-path``) and ranking switches over when the
+settings point at the new model; the old rows are deleted afterwards (``reembed --prune``).
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
+
+from marketplace.models import FreelancerProfile, Gig
+
+DIMENSIONS = 384
+
+
+class EmbeddingView(models.TextChoices):
+    """A document is embedded in several views; ranking compares them pairwise and blends."""
+
+    FULL = "full", "Headline/title, text and skills"
+    SKILLS = "skills", "Headline/title and skills only"
+
+
+class FreelancerDocument(models.Model):
+    """The deterministic text of a profile and its full-text search vector (model independent)."""
+
+    profile = models.OneToOneField(FreelancerProfile, on_delete=models.CASCADE, related_name="search_document")
+    text = models.TextField()
+    search_vector = SearchVectorField()
+    # Number of lexeme occurrences, for BM25 length normalisation.
+    length = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["search_vector"], name="freelancer_doc_fts")]
+
+    def __str__(self) -> str:
+        return f"document of profile {self.profile_id}"
+
+
+class FreelancerEmbedding(models.Model):
+    """One view of a profile's document encoded by one model version."""
+
+    profile = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="embeddings")
+    view = models.CharField(max_length=8, choices=EmbeddingView.choices)
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=32, db_index=True)
+    content_hash = models.CharField(max_length=64)
+    embedding = VectorField(dimensions=DIMENSIONS)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "view", "model_version"], name="one_vector_per_profile_view_model")
+        ]
+        indexes = [
+            HnswIndex(
+                name="freelancer_emb_hnsw_cos",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.view} vector of profile {self.profile_id} ({self.model_name}@{self.model_version})"
+
+
+class GigEmbedding(models.Model):
+    """One view of a gig's document encoded by one model version."""
+
+    gig = models.ForeignKey(Gig, on_delete=models.CASCADE, related_name="embeddings")
+    view = models.CharField(max_length=8, choices=EmbeddingView.choices)
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=32, db_index=True)
+    content_hash = models.CharField(max_length=64)
+    embedding = VectorField(dimensions=DIMENSIONS)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gig", "view", "model_version"], name="one_vector_per_gig_view_model")]
+        indexes = [
+            HnswIndex(
+                name="gig_emb_hnsw_cos", fields=["embedding"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"]
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.view} vector of gig {self.gig_id} ({self.model_name}@{self.model_version})"
+
+
+class MatchRun(models.Model):
+    """One ranking of freelancers for a gig. At most one run per gig waits at a time (debounce)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Strategy(models.TextChoices):
+        LEXICAL = "lexical", "Full-text only"
+        DENSE = "dense", "Vectors only"
+        HYBRID = "hybrid", "Hybrid (full pipeline)"
+
+    gig = models.ForeignKey(Gig, on_delete=models.CASCADE, related_name="match_runs")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    strategy = models.CharField(max_length=8, choices=Strategy.choices, default=Strategy.HYBRID)
+    trigger = models.CharField(max_length=40, blank=True, help_text="What scheduled the run")
+    model_name = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=32, blank=True)
+    candidate_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gig"], condition=Q(status="pending"), name="one_pending_match_run_per_gig")
+        ]
+
+    def __str__(self) -> str:
+        return f"match run {self.pk} of gig {self.gig_id} ({self.status})"
+
+
+class MatchResult(models.Model):
+    """A ranked candidate of a match run, with the component scores and the readable explanation."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="results")
+    freelancer = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="match_results")
+    rank = models.PositiveIntegerField()
+    score = models.FloatField()
+    components = models.JSONField(default=dict)
+    explanation = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["run_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "rank"], name="unique_rank_per_run"),
+            models.UniqueConstraint(fields=["run", "freelancer"], name="unique_freelancer_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.freelancer_id} ({self.score:.3f})"

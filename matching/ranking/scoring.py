@@ -1,0 +1,220 @@
+"""Scoring: the component scores of a candidate for a gig, their blend, and the explanation.
+
+Every component is in [0, 1]; ``blend`` is a weighted sum (weights in ``WEIGHTS``). Components
+that the gig does not constrain (no required skills, fixed budget, no hours, no timezone) are
+neutral (1.0) rather than missing, so candidates stay comparable within a gig.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marketplace.models import SKILL_LEVEL_RANK
+
+from .spec import GigSpec
+
+WEIGHTS = {
+    "semantic": 0.30,
+    "lexical": 0.15,
+    "required_skills": 0.30,
+    "nice_to_have": 0.06,
+    "rate_fit": 0.06,
+    "availability": 0.05,
+    "timezone": 0.04,
+    "reputation": 0.04,
+}
+# Reputation prior: a newcomer counts as PRIOR_REVIEWS reviews of PRIOR_RATING.
+PRIOR_RATING = 4.3
+PRIOR_REVIEWS = 5
+WORKDAY = (9, 17)  # local working hours used for timezone overlap
+
+
+@dataclass
+class ClaimFacts:
+    skill_id: int
+    name: str
+    level: str
+    years: int | None
+
+
+@dataclass
+class CandidateFacts:
+    """What the ranking knows about one freelancer."""
+
+    profile_id: int
+    display_name: str
+    headline: str
+    hourly_rate: float
+    available_hours_per_week: int
+    timezone: str
+    languages: list[str]
+    rating_avg: float | None
+    rating_count: int
+    completed_jobs: int
+    claims: dict[int, ClaimFacts] = field(default_factory=dict)
+    semantic: float = 0.0  # blended cosine similarity, [-1, 1]
+    lexical: float = 0.0  # BM25, unnormalised
+
+
+def _level(level: str) -> int:
+    return SKILL_LEVEL_RANK.get(level or "", 0)
+
+
+def skill_level_fit(claimed: str, needed: str) -> float:
+    """1.0 when the claim meets the minimum level, less for each level short of it."""
+    if not needed:
+        return 1.0
+    gap = _level(needed) - _level(claimed)
+    return 1.0 if gap <= 0 else max(0.2, 1.0 - 0.35 * gap)
+
+
+def _offset_hours(tz_name: str, when: datetime) -> float | None:
+    try:
+        offset = when.astimezone(ZoneInfo(tz_name)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return offset.total_seconds() / 3600 if offset is not None else None
+
+
+def timezone_overlap_hours(tz_a: str, tz_b: str, when: datetime | None = None) -> float | None:
+    """Hours per day that two local 9:00-17:00 working days overlap (None if a zone is unknown)."""
+    when = when or datetime.now(UTC)
+    a, b = _offset_hours(tz_a, when), _offset_hours(tz_b, when)
+    if a is None or b is None:
+        return None
+    start_a, end_a = WORKDAY[0] - a, WORKDAY[1] - a
+    best = 0.0
+    for shift in (-24, 0, 24):
+        start_b, end_b = WORKDAY[0] - b + shift, WORKDAY[1] - b + shift
+        best = max(best, min(end_a, end_b) - max(start_a, start_b))
+    return round(best, 1)
+
+
+def bayesian_rating(rating: float | None, count: int) -> float:
+    total = PRIOR_RATING * PRIOR_REVIEWS + (rating or 0.0) * count
+    return total / (PRIOR_REVIEWS + count)
+
+
+@dataclass
+class Scored:
+    score: float
+    components: dict[str, float]
+    explanation: dict
+
+
+def score_candidate(spec: GigSpec, c: CandidateFacts, *, lexical_norm: float, semantic_norm: float) -> Scored:
+    """The components, the blended score and a readable explanation of one candidate."""
+    required = [n for n in spec.needs if n.required and n.skill_id is not None]
+    nice = [n for n in spec.needs if not n.required and n.skill_id is not None]
+
+    matched, missing = [], []
+    fits = []
+    for need in required:
+        claim = c.claims.get(need.skill_id)
+        if claim is None:
+            missing.append(need.name)
+            fits.append(0.0)
+            continue
+        fit = skill_level_fit(claim.level, need.min_level)
+        fits.append(fit)
+        matched.append(
+            {
+                "skill": need.name,
+                "claimed_level": claim.level,
+                "years": claim.years,
+                "min_level": need.min_level or None,
+                "meets_level": fit >= 1.0,
+            }
+        )
+    required_cov = sum(fits) / len(fits) if fits else 1.0
+    nice_matched = [n.name for n in nice if n.skill_id in c.claims]
+    nice_cov = len(nice_matched) / len(nice) if nice else 1.0
+
+    # Rate: inside the budget is a full fit; above it decays to 0 at the tolerance (which the
+    # hard filter enforces); fixed-price gigs do not constrain the hourly rate.
+    rate_fit = 1.0
+    if spec.budget_type == "hourly" and spec.budget_max:
+        over = c.hourly_rate / spec.budget_max - 1.0
+        rate_fit = 1.0 if over <= 0 else max(0.0, 1.0 - over / 0.25)
+
+    if spec.hours_per_week:
+        availability = min(1.0, c.available_hours_per_week / spec.hours_per_week)
+    else:
+        availability = 1.0 if c.available_hours_per_week > 0 else 0.0
+
+    overlap = timezone_overlap_hours(spec.timezone, c.timezone) if spec.timezone and c.timezone else None
+    if spec.min_overlap_hours and overlap is not None:
+        tz_fit = min(1.0, overlap / spec.min_overlap_hours)
+    else:
+        tz_fit = 1.0
+
+    bayes = bayesian_rating(c.rating_avg, c.rating_count)
+    reputation = min(1.0, max(0.0, (bayes - 3.0) / 2.0)) * 0.8 + 0.2 * min(1.0, math.log1p(c.completed_jobs) / 4)
+
+    components = {
+        "semantic": round(semantic_norm, 4),
+        "semantic_cosine": round(c.semantic, 4),
+        "lexical": round(lexical_norm, 4),
+        "required_skills": round(required_cov, 4),
+        "nice_to_have": round(nice_cov, 4),
+        "rate_fit": round(rate_fit, 4),
+        "availability": round(availability, 4),
+        "timezone": round(tz_fit, 4),
+        "reputation": round(reputation, 4),
+    }
+    score = sum(WEIGHTS[k] * components[k] for k in WEIGHTS)
+    explanation = {
+        "required_skills_matched": matched,
+        "required_skills_missing": missing,
+        "nice_to_have_matched": nice_matched,
+        "rate": {
+            "hourly_rate": c.hourly_rate,
+            "budget_type": spec.budget_type,
+            "budget_min": spec.budget_min,
+            "budget_max": spec.budget_max,
+            "within_budget": rate_fit >= 1.0,
+        },
+        "hours": {"available_per_week": c.available_hours_per_week, "needed_per_week": spec.hours_per_week},
+        "timezone": {
+            "freelancer": c.timezone,
+            "gig": spec.timezone or None,
+            "overlap_hours": overlap,
+            "needed_overlap_hours": spec.min_overlap_hours,
+        },
+        "reputation": {
+            "rating": c.rating_avg,
+            "reviews": c.rating_count,
+            "completed_jobs": c.completed_jobs,
+            "rating_with_prior": round(bayes, 2),
+        },
+        "summary": _summary(spec, c, matched, missing, nice_matched, overlap),
+    }
+    return Scored(score=round(score, 6), components=components, explanation=explanation)
+
+
+def _summary(spec: GigSpec, c: CandidateFacts, matched, missing, nice_matched, overlap) -> list[str]:
+    lines = []
+    required_total = len(matched) + len(missing)
+    if required_total:
+        names = ", ".join(f"{m['skill']} ({m['claimed_level']})" for m in matched) or "none"
+        lines.append(f"Has {len(matched)} of {required_total} required skills: {names}.")
+        if missing:
+            lines.append(f"Missing: {', '.join(missing)}.")
+        short = [m["skill"] for m in matched if not m["meets_level"]]
+        if short:
+            lines.append(f"Below the asked level in: {', '.join(short)}.")
+    if nice_matched:
+        lines.append(f"Nice-to-haves: {', '.join(nice_matched)}.")
+    if spec.budget_type == "hourly" and spec.budget_max:
+        relation = "within" if c.hourly_rate <= spec.budget_max else "above"
+        lines.append(
+            f"Rate ${c.hourly_rate:g}/h is {relation} the budget of ${spec.budget_min or 0:g}-{spec.budget_max:g}/h."
+        )
+    if spec.hours_per_week:
+        lines.append(f"Available {c.available_hours_per_week} h/week; the gig needs {spec.hours_per_week}.")
+    if overlap is not None:
+        lines.append(f"{overlap:g} h/day of working-hours overlap with {spec.timezone}.")
+    return lines

@@ -1,0 +1,69 @@
+"""What is being matched: a gig, or an ad-hoc description with the same fields (talent search)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from marketplace.models import Gig
+
+from ..documents import Document, NeedText, gig_document_from_parts
+
+
+@dataclass(frozen=True)
+class SkillNeedSpec:
+    skill_id: int | None
+    name: str
+    required: bool = True
+    min_level: str = ""
+
+
+@dataclass(frozen=True)
+class GigSpec:
+    """Everything the ranking service needs to know about the work to be done."""
+
+    title: str
+    description: str
+    needs: tuple[SkillNeedSpec, ...] = ()
+    budget_type: str | None = None  # "hourly" | "fixed" | None (no budget filter)
+    budget_min: float | None = None
+    budget_max: float | None = None
+    hours_per_week: int | None = None
+    timezone: str = ""
+    min_overlap_hours: int | None = None
+    languages: tuple[str, ...] = ()
+    gig_id: int | None = None
+    # Members of the posting client never appear as candidates for their own gig.
+    exclude_user_ids: tuple[int, ...] = field(default=())
+
+    def document(self) -> Document:
+        return gig_document_from_parts(
+            title=self.title,
+            description=self.description,
+            needs=[NeedText(name=n.name, required=n.required, min_level=n.min_level) for n in self.needs],
+        )
+
+    @property
+    def query_text(self) -> str:
+        doc = self.document()
+        return f"{doc.headline} {doc.skills} {doc.body}"
+
+
+def spec_from_gig(gig: Gig) -> GigSpec:
+    needs = tuple(
+        SkillNeedSpec(skill_id=n.skill_id, name=n.skill.name, required=n.required, min_level=n.min_level or "")
+        for n in gig.skill_needs.select_related("skill").order_by("-required", "skill__name")
+    )
+    return GigSpec(
+        title=gig.title,
+        description=gig.description,
+        needs=needs,
+        budget_type=gig.budget_type,
+        budget_min=float(gig.budget_min) if gig.budget_min is not None else None,
+        budget_max=float(gig.budget_max) if gig.budget_max is not None else None,
+        hours_per_week=gig.hours_per_week,
+        timezone=gig.timezone or "",
+        min_overlap_hours=gig.min_overlap_hours,
+        languages=tuple(gig.languages or ()),
+        gig_id=gig.id,
+        exclude_user_ids=tuple(gig.client.memberships.values_list("user_id", flat=True)),
+    )

@@ -1,0 +1,245 @@
+"""Writes of the matching engine: documents, vectors and match runs.
+
+Celery tasks, management commands and the API call these; none of them writes matching tables
+directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Max, Min, Q
+from django.utils import timezone
+
+from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
+
+from .documents import Document, freelancer_document
+from .encoder import ModelIdentity, active_model, get_encoder
+from .models import EmbeddingView, FreelancerDocument, FreelancerEmbedding, GigEmbedding, MatchResult, MatchRun
+from .ranking import rank_freelancers, spec_from_gig
+
+log = logging.getLogger("matchwork.matching")
+
+VIEWS = (EmbeddingView.FULL, EmbeddingView.SKILLS)
+
+
+def _vector_literal(vector) -> list[float]:
+    return [float(x) for x in vector]
+
+
+def _documents_store(docs: dict[int, Document]) -> None:
+    """Upsert the full-text documents of profiles whose text changed."""
+    current = dict(FreelancerDocument.objects.filter(profile_id__in=docs).values_list("profile_id", "content_hash"))
+    changed = [pid for pid, doc in docs.items() if current.get(pid) != doc.content_hash]
+    if not changed:
+        return
+    with connection.cursor() as cursor:
+        for pid in changed:
+            doc = docs[pid]
+            cursor.execute(
+                """
+                INSERT INTO matching_freelancerdocument (profile_id, text, search_vector, length, content_hash, updated_at)
+                VALUES (%s, %s, setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
+                        || setweight(to_tsvector('english', %s), 'C'), 0, %s, now())
+                ON CONFLICT (profile_id) DO UPDATE SET text = EXCLUDED.text, search_vector = EXCLUDED.search_vector,
+                    content_hash = EXCLUDED.content_hash, updated_at = now()
+                """,
+                [pid, doc.views[EmbeddingView.FULL], doc.headline, doc.skills, doc.body, doc.content_hash],
+            )
+        cursor.execute(
+            """
+            UPDATE matching_freelancerdocument d SET length = (
+                SELECT coalesce(sum(coalesce(array_length(l.positions, 1), 1)), 0) FROM unnest(d.search_vector) l
+            ) WHERE d.profile_id = ANY(%s)
+            """,
+            [changed],
+        )
+
+
+def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], model: ModelIdentity) -> int:
+    """Encode and upsert the views whose hash changed; returns how many vectors were encoded."""
+    existing = {
+        (getattr(e, owner_field), e.view): e.content_hash
+        for e in model_cls.objects.filter(**{f"{owner_field}__in": docs, "model_version": model.version}).only(
+            owner_field, "view", "content_hash"
+        )
+    }
+    todo: list[tuple[int, str, str, str]] = []  # owner id, view, text, hash
+    for owner_id, doc in docs.items():
+        for view in VIEWS:
+            h = doc.hash_for(view, model.key)
+            if existing.get((owner_id, view)) != h:
+                todo.append((owner_id, view, doc.views[view], h))
+    if not todo:
+        return 0
+    vectors = get_encoder().encode([t[2] for t in todo])
+    now = timezone.now()
+    rows = [
+        model_cls(
+            **{owner_field: owner_id},
+            view=view,
+            model_name=model.name,
+            model_version=model.version,
+            content_hash=h,
+            embedding=_vector_literal(vec),
+            updated_at=now,
+        )
+        for (owner_id, view, _text, h), vec in zip(todo, vectors, strict=True)
+    ]
+    model_cls.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=[owner_field, "view", "model_version"],
+        update_fields=["content_hash", "embedding", "model_name", "updated_at"],
+    )
+    return len(rows)
+
+
+def freelancer_embeddings_refresh(*, profile_ids: Iterable[int]) -> int:
+    """Bring the documents and vectors of these profiles up to date (idempotent: unchanged text is skipped).
+
+    Returns the number of vectors encoded (0 when everything was current).
+    """
+    model = active_model()
+    profiles = FreelancerProfile.objects.filter(id__in=list(profile_ids)).prefetch_related("skill_claims__skill")
+    docs = {p.id: freelancer_document(p) for p in profiles}
+    if not docs:
+        return 0
+    with transaction.atomic():
+        _documents_store(docs)
+        encoded = _embeddings_store(FreelancerEmbedding, "profile_id", docs, model)
+    log.info("profile vectors refreshed", extra={"profiles": len(docs), "encoded": encoded, "model": model.key})
+    return encoded
+
+
+def gig_embeddings_refresh(*, gig_ids: Iterable[int]) -> int:
+    """Bring the vectors of these gigs up to date; returns how many vectors were encoded."""
+    model = active_model()
+    docs = {gig.id: spec_from_gig(gig).document() for gig in Gig.objects.filter(id__in=list(gig_ids))}
+    if not docs:
+        return 0
+    with transaction.atomic():
+        encoded = _embeddings_store(GigEmbedding, "gig_id", docs, model)
+    log.info("gig vectors refreshed", extra={"gigs": len(docs), "encoded": encoded, "model": model.key})
+    return encoded
+
+
+def stale_profile_ids(*, limit: int = 10_000) -> list[int]:
+    """Profiles whose vectors for the active model are missing or older than the profile."""
+    model = active_model()
+    return list(
+        FreelancerProfile.objects.annotate(
+            n_vectors=Count("embeddings", filter=Q(embeddings__model_version=model.version)),
+            oldest=Min("embeddings__updated_at", filter=Q(embeddings__model_version=model.version)),
+            newest_skill=Max("skill_claims__id"),
+        )
+        .filter(Q(n_vectors__lt=len(VIEWS)) | Q(oldest__lt=F("updated_at")) | Q(search_document__isnull=True))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def stale_gig_ids(*, limit: int = 10_000) -> list[int]:
+    model = active_model()
+    return list(
+        Gig.objects.filter(status=Gig.Status.PUBLISHED)
+        .annotate(
+            n_vectors=Count("embeddings", filter=Q(embeddings__model_version=model.version)),
+            oldest=Min("embeddings__updated_at", filter=Q(embeddings__model_version=model.version)),
+        )
+        .filter(Q(n_vectors__lt=len(VIEWS)) | Q(oldest__lt=F("updated_at")))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+# --------------------------------------------------------------------------- match runs
+
+
+def match_run_schedule(*, gig: Gig, trigger: str, strategy: str = MatchRun.Strategy.HYBRID) -> MatchRun:
+    """Schedule a match run for a gig, debounced: while a run waits, further triggers join it.
+
+    The run is executed by a Celery task after ``MATCHING_DEBOUNCE_SECONDS``, so a burst of edits
+    produces one run that sees the last of them.
+    """
+    from . import tasks
+
+    pending = MatchRun.objects.filter(gig=gig, status=MatchRun.Status.PENDING).first()
+    if pending is not None:
+        return pending
+    try:
+        with transaction.atomic():
+            run = MatchRun.objects.create(gig=gig, status=MatchRun.Status.PENDING, strategy=strategy, trigger=trigger[:40])
+    except IntegrityError:  # a concurrent trigger created it first
+        return MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
+    run_id = run.id
+    transaction.on_commit(
+        lambda: tasks.enqueue(tasks.execute_match_run, run_id, countdown=settings.MATCHING_DEBOUNCE_SECONDS)
+    )
+    log.info("match run scheduled", extra={"gig_id": gig.id, "run_id": run.id, "trigger": trigger})
+    return run
+
+
+def match_run_execute(*, run_id: int) -> MatchRun | None:
+    """Rank freelancers for the run's gig and store the results. Re-delivery of a finished run is a no-op."""
+    with transaction.atomic():
+        run = MatchRun.objects.select_for_update().filter(id=run_id).first()
+        if run is None or run.status not in (MatchRun.Status.PENDING, MatchRun.Status.RUNNING):
+            return run
+        run.status = MatchRun.Status.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    gig = Gig.objects.select_related("client").get(id=run.gig_id)
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    model = active_model()
+    ranked = rank_freelancers(spec_from_gig(gig), strategy=run.strategy, limit=settings.MATCHING_RUN_SIZE)
+    with transaction.atomic():
+        MatchResult.objects.filter(run=run).delete()
+        MatchResult.objects.bulk_create(
+            MatchResult(
+                run=run, freelancer_id=c.profile_id, rank=c.rank, score=c.score, components=c.components,
+                explanation=c.explanation,
+            )
+            for c in ranked
+        )
+        run.status = MatchRun.Status.DONE
+        run.model_name, run.model_version = model.name, model.version
+        run.candidate_count = len(ranked)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "model_name", "model_version", "candidate_count", "finished_at"])
+    log.info("match run done", extra={"gig_id": gig.id, "run_id": run.id, "results": len(ranked)})
+    return run
+
+
+def match_run_fail(*, run_id: int, error: str) -> None:
+    MatchRun.objects.filter(id=run_id).exclude(status=MatchRun.Status.DONE).update(
+        status=MatchRun.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def gigs_affected_by_profile(*, profile_id: int, limit: int = 50) -> list[Gig]:
+    """Published gigs whose ranking a change of this profile may alter.
+
+    Gigs that asked for a skill the profile claims, or whose latest run listed the profile.
+    """
+    skill_ids = FreelancerSkill.objects.filter(profile_id=profile_id).values("skill_id")
+    listed = MatchResult.objects.filter(freelancer_id=profile_id).values("run__gig_id")
+    return list(
+        Gig.objects.filter(status=Gig.Status.PUBLISHED, moderation_status="approved")
+        .filter(Q(skill_needs__skill_id__in=skill_ids) | Q(id__in=listed))
+        .distinct()
+        .order_by("-published_at", "-id")[:limit]
+    )
+
+
+def lost_match_run_ids(*, older_than_seconds: int) -> list[int]:
+    """Runs still pending or running long after they should have finished (lost with the broker)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return list(
+        MatchRun.objects.filter(status__in=[MatchRun.Status.PENDING, MatchRun.Status.RUNNING], created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:500]
+    )
