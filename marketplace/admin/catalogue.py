@@ -12,8 +12,8 @@ from django.utils.html import format_html
 
 from marketplace import models
 from marketplace.admin.actions import AuditTrailInline, ReasonForm, reason_action
-from marketplace.moderation import curation, decisions
 from marketplace.admin.matching import latest_match_run_html
+from marketplace.moderation import curation, decisions
 
 
 class NoDeleteMixin:
@@ -26,19 +26,23 @@ class NoDeleteMixin:
 # --------------------------------------------------------------------------- shared actions
 
 approve = reason_action(
-    name="approve", description="Approve (make public)",
+    name="approve",
+    description="Approve (make public)",
     apply=lambda obj, by, reason: decisions.content_approve(target=obj, by=by, reason=reason),
 )
 reject = reason_action(
-    name="reject", description="Reject (author sees the reason)",
+    name="reject",
+    description="Reject (author sees the reason)",
     apply=lambda obj, by, reason: decisions.content_reject(target=obj, by=by, reason=reason),
 )
 hide = reason_action(
-    name="hide", description="Hide from public (author sees the reason)",
+    name="hide",
+    description="Hide from public (author sees the reason)",
     apply=lambda obj, by, reason: decisions.content_hide(target=obj, by=by, reason=reason),
 )
 suspend_owner = reason_action(
-    name="suspend_owner", description="Suspend the owner's account",
+    name="suspend_owner",
+    description="Suspend the owner's account",
     apply=lambda obj, by, reason: decisions.target_owner_suspend(target=obj, by=by, reason=reason),
 )
 
@@ -80,19 +84,27 @@ class RecategoriseForm(ReasonForm):
 
 
 skill_merge = reason_action(
-    name="skill_merge", description="Merge into a canonical skill", form_class=MergeForm,
+    name="skill_merge",
+    description="Merge into a canonical skill",
+    form_class=MergeForm,
     apply=lambda obj, by, reason, into: curation.skill_merge(source=obj, into=into, by=by, reason=reason),
 )
 skill_approve = reason_action(
-    name="skill_approve", description="Approve as a canonical skill",
+    name="skill_approve",
+    description="Approve as a canonical skill",
     apply=lambda obj, by, reason: curation.skill_approve(skill=obj, by=by, reason=reason),
 )
 skill_rename = reason_action(
-    name="skill_rename", description="Rename", form_class=RenameForm, single=True,
+    name="skill_rename",
+    description="Rename",
+    form_class=RenameForm,
+    single=True,
     apply=lambda obj, by, reason, name: curation.skill_rename(skill=obj, name=name, by=by, reason=reason),
 )
 skill_recategorise = reason_action(
-    name="skill_recategorise", description="Change category", form_class=RecategoriseForm,
+    name="skill_recategorise",
+    description="Change category",
+    form_class=RecategoriseForm,
     apply=lambda obj, by, reason, category: curation.skill_recategorise(
         skill=obj, category=category, by=by, reason=reason
     ),
@@ -135,12 +147,29 @@ def reembed_profiles(modeladmin, request, queryset):
 
 @admin.register(models.FreelancerProfile)
 class FreelancerProfileAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["display_name", "headline", "hourly_rate", "available_hours_per_week", "visibility",
-                    "moderation_status", "owner_suspended", "rating_avg", "completed_jobs"]
+    list_display = [
+        "display_name",
+        "headline",
+        "hourly_rate",
+        "available_hours_per_week",
+        "visibility",
+        "moderation_status",
+        "owner_suspended",
+        "rating_avg",
+        "completed_jobs",
+    ]
     list_filter = ["moderation_status", "visibility", "user__is_suspended", "skills__category"]
     search_fields = ["display_name", "headline", "user__email"]
-    readonly_fields = ["moderation_status", "moderation_reason", "rating_avg", "rating_count", "completed_jobs",
-                       "version", "created_at", "updated_at"]
+    readonly_fields = [
+        "moderation_status",
+        "moderation_reason",
+        "rating_avg",
+        "rating_count",
+        "completed_jobs",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
     raw_id_fields = ["user"]
     inlines = [FreelancerSkillInline, AuditTrailInline]
     actions = [approve, reject, hide, suspend_owner, reembed_profiles]
@@ -168,12 +197,28 @@ def recompute_matches(modeladmin, request, queryset):
 
 @admin.register(models.Gig)
 class GigAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["title", "client", "status", "moderation_status", "budget_type", "budget_min", "budget_max",
-                    "published_at"]
+    list_display = [
+        "title",
+        "client",
+        "status",
+        "moderation_status",
+        "budget_type",
+        "budget_min",
+        "budget_max",
+        "published_at",
+    ]
     list_filter = ["moderation_status", "status", "budget_type", "skills__category"]
     search_fields = ["title", "description", "client__name", "created_by__email"]
-    readonly_fields = ["moderation_status", "moderation_reason", "version", "published_at", "closed_at",
-                       "created_at", "updated_at", "latest_match_run"]
+    readonly_fields = [
+        "moderation_status",
+        "moderation_reason",
+        "version",
+        "published_at",
+        "closed_at",
+        "created_at",
+        "updated_at",
+        "latest_match_run",
+    ]
     raw_id_fields = ["client", "created_by"]
     inlines = [GigSkillInline, AuditTrailInline]
     date_hierarchy = "created_at"
@@ -222,7 +267,8 @@ class ReviewAdmin(NoDeleteMixin, admin.ModelAdmin):
 # --------------------------------------------------------------------------- reports and the audit trail
 
 dismiss_report = reason_action(
-    name="dismiss_report", description="Dismiss (no action against the target)",
+    name="dismiss_report",
+    description="Dismiss (no action against the target)",
     apply=lambda obj, by, reason: decisions.report_dismiss(report=obj, by=by, reason=reason),
 )
 
@@ -250,8 +296,13 @@ def target_link_html(report: models.Report) -> str:
     meta = target._meta
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[target.pk])
     state = getattr(target, "moderation_status", "")
-    return format_html('<a href="{}">{}: {}</a>{}', url, meta.verbose_name.capitalize(), target,
-                       format_html(" <small>({})</small>", state) if state else "")
+    return format_html(
+        '<a href="{}">{}: {}</a>{}',
+        url,
+        meta.verbose_name.capitalize(),
+        target,
+        format_html(" <small>({})</small>", state) if state else "",
+    )
 
 
 @admin.register(models.ModerationAction)
@@ -271,4 +322,3 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-

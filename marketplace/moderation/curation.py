@@ -22,7 +22,9 @@ def _normalise(text: str) -> str:
 
 
 def _announce_users_of(skill_ids: list[int]) -> tuple[int, int]:
-    profile_ids = sorted(set(FreelancerSkill.objects.filter(skill_id__in=skill_ids).values_list("profile_id", flat=True)))
+    profile_ids = sorted(
+        set(FreelancerSkill.objects.filter(skill_id__in=skill_ids).values_list("profile_id", flat=True))
+    )
     gig_ids = sorted(set(GigSkill.objects.filter(skill_id__in=skill_ids).values_list("gig_id", flat=True)))
     for pid in profile_ids:
         announce_profile_changed(pid)
@@ -89,12 +91,25 @@ def skill_merge(*, source: Skill, into: Skill, by: User, reason: str) -> Skill:
     source.merged_into = into
     source.save(update_fields=["review_state", "merged_into", "updated_at"])
     profiles, gigs = _announce_users_of([into.pk])
-    after = {"review_state": source.review_state, "merged_into": into.pk, "merged_into_name": into.name, **moved,
-             "profiles_announced": profiles, "gigs_announced": gigs}
-    audit_record(target=source, action=ModerationAction.Action.SKILL_MERGE, reason=reason, by=by,
-                 before=before, after=after)
-    audit_record(target=into, action=ModerationAction.Action.SKILL_MERGE, reason=f"Absorbed {source.name}: {reason}",
-                 by=by, before={}, after={"aliases_added": new_aliases, **moved})
+    after = {
+        "review_state": source.review_state,
+        "merged_into": into.pk,
+        "merged_into_name": into.name,
+        **moved,
+        "profiles_announced": profiles,
+        "gigs_announced": gigs,
+    }
+    audit_record(
+        target=source, action=ModerationAction.Action.SKILL_MERGE, reason=reason, by=by, before=before, after=after
+    )
+    audit_record(
+        target=into,
+        action=ModerationAction.Action.SKILL_MERGE,
+        reason=f"Absorbed {source.name}: {reason}",
+        by=by,
+        before={},
+        after={"aliases_added": new_aliases, **moved},
+    )
     return into
 
 
@@ -107,8 +122,14 @@ def skill_approve(*, skill: Skill, by: User, reason: str) -> Skill:
         raise ModerationError(f"{skill.name} is {skill.get_review_state_display().lower()}, not unreviewed")
     skill.review_state = Skill.ReviewState.APPROVED
     skill.save(update_fields=["review_state", "updated_at"])
-    audit_record(target=skill, action=ModerationAction.Action.SKILL_APPROVE, reason=reason, by=by,
-                 before={"review_state": Skill.ReviewState.UNREVIEWED}, after={"review_state": skill.review_state})
+    audit_record(
+        target=skill,
+        action=ModerationAction.Action.SKILL_APPROVE,
+        reason=reason,
+        by=by,
+        before={"review_state": Skill.ReviewState.UNREVIEWED},
+        after={"review_state": skill.review_state},
+    )
     return skill
 
 
@@ -127,8 +148,14 @@ def skill_rename(*, skill: Skill, name: str, by: User, reason: str) -> Skill:
     skill.aliases = list(dict.fromkeys([*(a for a in skill.aliases if a != _normalise(name)), _normalise(old)]))[:50]
     skill.save(update_fields=["name", "aliases", "updated_at"])
     profiles, gigs = _announce_users_of([skill.pk])
-    audit_record(target=skill, action=ModerationAction.Action.SKILL_RENAME, reason=reason, by=by,
-                 before={"name": old}, after={"name": name, "profiles_announced": profiles, "gigs_announced": gigs})
+    audit_record(
+        target=skill,
+        action=ModerationAction.Action.SKILL_RENAME,
+        reason=reason,
+        by=by,
+        before={"name": old},
+        after={"name": name, "profiles_announced": profiles, "gigs_announced": gigs},
+    )
     return skill
 
 
@@ -145,7 +172,12 @@ def skill_recategorise(*, skill: Skill, category: str, by: User, reason: str) ->
     skill.category = category
     skill.save(update_fields=["category", "updated_at"])
     profiles, gigs = _announce_users_of([skill.pk])
-    audit_record(target=skill, action=ModerationAction.Action.SKILL_RECATEGORISE, reason=reason, by=by,
-                 before={"category": old},
-                 after={"category": category, "profiles_announced": profiles, "gigs_announced": gigs})
+    audit_record(
+        target=skill,
+        action=ModerationAction.Action.SKILL_RECATEGORISE,
+        reason=reason,
+        by=by,
+        before={"category": old},
+        after={"category": category, "profiles_announced": profiles, "gigs_announced": gigs},
+    )
     return skill

@@ -88,22 +88,40 @@ def _decide(target: Moderatable, *, status: str, action: str, by: User, reason: 
 @transaction.atomic
 def content_approve(*, target: Moderatable, by: User, reason: str) -> Moderatable:
     """Make a gig, profile or review public (again)."""
-    return _decide(target, status=ModerationStatus.APPROVED, action=ModerationAction.Action.APPROVE, by=by,
-                   reason=reason, author_sees="")
+    return _decide(
+        target,
+        status=ModerationStatus.APPROVED,
+        action=ModerationAction.Action.APPROVE,
+        by=by,
+        reason=reason,
+        author_sees="",
+    )
 
 
 @transaction.atomic
 def content_reject(*, target: Moderatable, by: User, reason: str) -> Moderatable:
     """Refuse a gig, profile or review; the author sees the reason."""
-    return _decide(target, status=ModerationStatus.REJECTED, action=ModerationAction.Action.REJECT, by=by,
-                   reason=reason, author_sees=reason.strip())
+    return _decide(
+        target,
+        status=ModerationStatus.REJECTED,
+        action=ModerationAction.Action.REJECT,
+        by=by,
+        reason=reason,
+        author_sees=reason.strip(),
+    )
 
 
 @transaction.atomic
 def content_hide(*, target: Moderatable, by: User, reason: str) -> Moderatable:
     """Take a gig, profile or review out of public view; the author sees the reason."""
-    return _decide(target, status=ModerationStatus.HIDDEN, action=ModerationAction.Action.HIDE, by=by,
-                   reason=reason, author_sees=reason.strip())
+    return _decide(
+        target,
+        status=ModerationStatus.HIDDEN,
+        action=ModerationAction.Action.HIDE,
+        by=by,
+        reason=reason,
+        author_sees=reason.strip(),
+    )
 
 
 def content_owner(target: models.Model) -> User | None:
@@ -173,8 +191,14 @@ def user_unsuspend(*, user: User, by: User, reason: str) -> User:
     user.suspended_reason = ""
     user.suspended_at = None
     user.save(update_fields=["is_suspended", "suspended_reason", "suspended_at"])
-    audit_record(target=user, action=ModerationAction.Action.UNSUSPEND, reason=reason, by=by, before=before,
-                 after={"is_suspended": False})
+    audit_record(
+        target=user,
+        action=ModerationAction.Action.UNSUSPEND,
+        reason=reason,
+        by=by,
+        before=before,
+        after={"is_suspended": False},
+    )
     _announce_users_things(user)
     return user
 
@@ -211,8 +235,14 @@ def report_dismiss(*, report: Report, by: User, reason: str) -> Report:
     report.resolved_at = timezone.now()
     report.resolution_note = reason
     report.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note", "updated_at"])
-    audit_record(target=report, action=ModerationAction.Action.DISMISS_REPORT, reason=reason, by=by, before=before,
-                 after={"status": report.status})
+    audit_record(
+        target=report,
+        action=ModerationAction.Action.DISMISS_REPORT,
+        reason=reason,
+        by=by,
+        before=before,
+        after={"status": report.status},
+    )
     return report
 
 

@@ -166,7 +166,11 @@ def _screen(target: Gig | FreelancerProfile, flags: list[Flag], *, record_approv
         target.save(update_fields=["moderation_status", "moderation_reason", "updated_at"])
     if flags or after != before or record_approval:
         audit_record(
-            target=target, action=action, reason=reason, by=None, before=before,
+            target=target,
+            action=action,
+            reason=reason,
+            by=None,
+            before=before,
             after={**after, "rules": [f.rule for f in flags]},
         )
     return target.moderation_status
@@ -212,10 +216,16 @@ def report_threshold_apply(*, target: models.Model) -> str | None:
     target.moderation_reason = _author_message(flags)
     target.save(update_fields=["moderation_status", "moderation_reason", "updated_at"])
     audit_record(
-        target=target, action=ModerationAction.Action.AUTO_HOLD, by=None, before=before,
+        target=target,
+        action=ModerationAction.Action.AUTO_HOLD,
+        by=None,
+        before=before,
         reason="; ".join(f"{f.rule}: {f.detail}" for f in flags),
-        after={"moderation_status": target.moderation_status, "moderation_reason": target.moderation_reason,
-               "rules": ["reports"]},
+        after={
+            "moderation_status": target.moderation_status,
+            "moderation_reason": target.moderation_reason,
+            "rules": ["reports"],
+        },
     )
     if isinstance(target, Gig):
         announce_gig_changed(target.pk)
