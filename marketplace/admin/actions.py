@@ -24,6 +24,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         max_length=2000,
+        error_messages={"required": "A reason is required."},
         help_text="Required. Kept in the audit trail; for a rejection or hiding, the author sees it.",
     )
 

@@ -33,13 +33,13 @@ def latest_match_run_html(gig: Gig) -> str:
         return header
     rows = format_html_join(
         "",
-        '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{:.3f}</td><td>{}</td><td>{}</td></tr>',
+        '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
         (
             (
                 r.rank,
                 reverse("admin:marketplace_freelancerprofile_change", args=[r.freelancer_id]),
                 r.freelancer.display_name,
-                r.score,
+                f"{r.score:.3f}",
                 format_html_join("", "<li>{}</li>", ((line,) for line in (r.explanation or {}).get("summary", []))),
                 ", ".join(f"{k} {v:.2f}" for k, v in (r.components or {}).items() if isinstance(v, int | float)),
             )

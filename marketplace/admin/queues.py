@@ -5,7 +5,7 @@ shows only what needs a decision; the actions call ``marketplace.moderation``.
 """
 
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
@@ -100,15 +100,18 @@ class ReportedItemAdmin(ReadOnlyQueueMixin, admin.ModelAdmin):
             status=models.Report.Status.OPEN, target_type=OuterRef("target_type"), target_id=OuterRef("target_id")
         )
         latest_id = same_target_open.order_by("-created_at", "-id").values("id")[:1]
-        count = same_target_open.order_by().values("target_id").annotate(n=Count("id")).values("n")[:1]
+        count = same_target_open.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+        # Not super(): ModelAdmin.get_queryset orders by get_ordering() before the annotation exists.
         return (
-            super()
-            .get_queryset(request)
+            self.model._default_manager.get_queryset()
             .filter(status=models.Report.Status.OPEN, id=Subquery(latest_id))
             .annotate(open_count=Coalesce(Subquery(count, output_field=IntegerField()), 0))
             .select_related("target_type", "reporter")
             .order_by("-open_count", "-created_at", "-id")
         )
+
+    def get_ordering(self, request):
+        return ["-open_count", "-created_at", "-id"]  # most-reported first (an annotation, so not `ordering`)
 
     @admin.display(description="reported item")
     def item(self, report: models.Report) -> str:

@@ -59,7 +59,9 @@ def test_hide_closes_open_reports_and_writes_the_audit_trail(moderator, gig):
     assert row.reason == "Scam: asks for upfront fees"
     assert row.before["moderation_status"] in ("approved", "pending")
     assert row.after == {
-        "moderation_status": "hidden", "moderation_reason": "Scam: asks for upfront fees", "reports_actioned": 2,
+        "moderation_status": "hidden",
+        "moderation_reason": "Scam: asks for upfront fees",
+        "reports_actioned": 2,
     }
     assert Gig.objects.filter(pk=gig.pk).exists()  # nothing deleted
 

@@ -111,7 +111,11 @@ def test_banned_terms_come_from_settings_and_match_whole_words(settings):
 def _draft(client, **fields) -> Gig:
     owner = client.memberships.get(is_owner=True).user
     return services.gig_create(
-        client=client, created_by=owner, budget_type="hourly", budget_min=20, budget_max=40,
+        client=client,
+        created_by=owner,
+        budget_type="hourly",
+        budget_min=20,
+        budget_max=40,
         **{"title": "Label shelf photos", "description": "Bounding boxes around products.", **fields},
     )
 
