@@ -447,6 +447,8 @@ class ModerationAction(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
+        verbose_name = "moderation decision"
+        verbose_name_plural = "Moderation audit trail"
 
     def __str__(self) -> str:
         who = self.moderator.email if self.moderator_id else "policy"

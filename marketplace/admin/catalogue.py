@@ -276,7 +276,7 @@ dismiss_report = reason_action(
 @admin.register(models.Report)
 class ReportAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["id", "target_link", "reason", "status", "reporter", "created_at"]
-    list_filter = ["status", "reason", "target_type"]
+    list_filter = ["status", "reason", ("target_type", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["details", "reporter__email"]
     raw_id_fields = ["reporter", "resolved_by"]
     readonly_fields = ["target_link", "status", "resolved_by", "resolved_at", "resolution_note"]
@@ -310,7 +310,11 @@ class ModerationActionAdmin(admin.ModelAdmin):
     """The whole audit trail, read-only."""
 
     list_display = ["created_at", "action", "target_repr", "moderator", "reason"]
-    list_filter = ["action", "target_type", "moderator"]
+    list_filter = [
+        "action",
+        ("target_type", admin.RelatedOnlyFieldListFilter),
+        ("moderator", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["target_repr", "reason", "moderator__email"]
     date_hierarchy = "created_at"
 

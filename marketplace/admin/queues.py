@@ -32,12 +32,18 @@ from marketplace.moderation import decisions
 class ReadOnlyQueueMixin(NoDeleteMixin):
     """Queues are worked through actions; rows are not added or edited here."""
 
+    queue_title = ""
+
     def has_add_permission(self, request) -> bool:
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": self.queue_title, **(extra_context or {})})
 
 
 @admin.register(models.GigReviewQueue)
 class GigReviewQueueAdmin(ReadOnlyQueueMixin, GigAdmin):
+    queue_title = "Gigs pending review — oldest first; select, then approve, reject or hide"
     list_display = ["title", "client", "created_by", "moderation_reason", "published_at"]
     list_filter = ["client__country", "budget_type"]
     date_hierarchy = None
@@ -89,9 +95,11 @@ dismiss_reports = reason_action(
 class ReportedItemAdmin(ReadOnlyQueueMixin, admin.ModelAdmin):
     """One row per reported object that has open reports, most-reported first."""
 
+    queue_title = "Open reports by item — most reported first; select an item, then choose an action"
+
     list_display = ["item", "open_reports", "reasons", "latest_details", "owner", "last_reported"]
     list_display_links = None
-    list_filter = ["target_type", "reason"]
+    list_filter = [("target_type", admin.RelatedOnlyFieldListFilter), "reason"]
     search_fields = ["details", "reporter__email"]
     actions = [hide_reported, suspend_reported_owner, dismiss_reports, reject_reported]
 
@@ -158,6 +166,7 @@ class ReportedItemAdmin(ReadOnlyQueueMixin, admin.ModelAdmin):
 
 @admin.register(models.SkillReviewQueue)
 class SkillReviewQueueAdmin(ReadOnlyQueueMixin, SkillAdmin):
+    queue_title = "Unreviewed skills — most used first; merge, approve, rename or recategorise"
     list_display = ["name", "category", "profiles", "gigs", "created_at"]
     list_filter = ["category"]
     actions = [skill_merge, skill_approve, skill_rename, skill_recategorise]
