@@ -207,3 +207,21 @@ def test_recompute_and_reembed_actions_announce_to_matching(staff, django_captur
         signals.profile_changed.disconnect(receiver)
     assert seen == [{"gig_id": gig.pk}, {"profile_id": profile.pk}]
     assert set(ModerationAction.objects.values_list("action", flat=True)) == {"rematch", "reembed"}
+
+
+def test_a_granted_moderator_who_is_not_superuser_works_the_queue_but_cannot_delete(client):
+    from django.core.management import call_command
+
+    person = UserFactory(role="client", email="mia@matchwork.example")
+    call_command("moderator_grant", "MIA@matchwork.example")
+    person.refresh_from_db()
+    assert person.is_staff and not person.is_superuser and person.role == "moderator"
+    client.force_login(person)
+    gig = GigFactory()
+    report = _report(gig)
+    assert client.get(reverse("admin:marketplace_reporteditem_changelist")).status_code == 200
+    _act(client, "reporteditem", "hide_reported", [report.pk], apply="yes", reason="Scam")
+    assert Gig.objects.get(pk=gig.pk).moderation_status == "hidden"
+    assert client.get(reverse("admin:marketplace_skill_delete", args=[Skill.objects.first().pk])).status_code == 403
+    assert client.get(reverse("admin:accounts_user_delete", args=[gig.created_by_id])).status_code == 403
+    assert client.get(reverse("admin:marketplace_client_delete", args=[gig.client_id])).status_code == 403

@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 
 from marketplace.models import ModerationAction
 from marketplace.moderation.decisions import ModerationError
@@ -42,10 +42,11 @@ def reason_action(
     apply: Callable[..., object],
     form_class: type[forms.Form] = ReasonForm,
     single: bool = False,
+    describe: Callable[[object], str] = str,
 ) -> Callable:
     """An admin action: show ``form_class`` for the selected rows, then ``apply(obj=, by=, **cleaned_data)``.
 
-    ``single`` actions (rename) accept exactly one selected row.
+    ``single`` actions (rename) accept exactly one selected row; ``describe`` names a row on the page.
     """
 
     def action(modeladmin: admin.ModelAdmin, request, queryset):
@@ -75,7 +76,7 @@ def reason_action(
             "title": description,
             "subtitle": None,
             "form": form,
-            "objects": list(queryset[:200]),
+            "objects": [describe(obj) for obj in queryset[:200]],
             "count": queryset.count(),
             "action_name": name,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -116,4 +117,19 @@ class AuditTrailInline(GenericTabularInline):
 
     @admin.display(description="before → after")
     def change(self, row: ModerationAction) -> str:
-        return format_html("<code>{}</code> → <code>{}</code>", row.before, row.after)
+        return state_change_html(row.before, row.after)
+
+
+def state_change_html(before: dict, after: dict) -> str:
+    """``field: old → new`` for each field an audit row recorded, one per line."""
+    keys = list(dict.fromkeys([*before, *after]))
+    return format_html_join(
+        "",
+        "<div><code>{}</code>: {} → {}</div>",
+        ((k, _short(before.get(k, "")), _short(after.get(k, ""))) for k in keys),
+    )
+
+
+def _short(value) -> str:
+    text = "—" if value in ("", None, [], {}) else str(value)
+    return text if len(text) <= 80 else text[:79] + "…"

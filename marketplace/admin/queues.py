@@ -69,25 +69,34 @@ def _target_of(report: models.Report):
     return target
 
 
+def _describe_reported(report: models.Report) -> str:
+    target = report.target
+    return f"{target._meta.verbose_name.capitalize()}: {target}" if target is not None else str(report)
+
+
 hide_reported = reason_action(
     name="hide_reported",
     description="Hide the reported item",
     apply=lambda obj, by, reason: decisions.content_hide(target=_target_of(obj), by=by, reason=reason),
+    describe=_describe_reported,
 )
 reject_reported = reason_action(
     name="reject_reported",
     description="Reject the reported item",
     apply=lambda obj, by, reason: decisions.content_reject(target=_target_of(obj), by=by, reason=reason),
+    describe=_describe_reported,
 )
 suspend_reported_owner = reason_action(
     name="suspend_reported_owner",
     description="Suspend the reported item's owner",
     apply=lambda obj, by, reason: decisions.target_owner_suspend(target=_target_of(obj), by=by, reason=reason),
+    describe=_describe_reported,
 )
 dismiss_reports = reason_action(
     name="dismiss_reports",
     description="Dismiss all open reports on the item",
     apply=lambda obj, by, reason: decisions.target_reports_dismiss(target=_target_of(obj), by=by, reason=reason),
+    describe=_describe_reported,
 )
 
 
