@@ -21,7 +21,7 @@ from django.db import connections
 
 from accounts.models import User
 from marketplace import services
-from marketplace.models import Gig, ModerationAction, Report
+from marketplace.models import FreelancerSkill, Gig, ModerationAction, Report, Skill
 from tests.factories import ClientFactory, GigFactory, UserFactory
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -86,7 +86,7 @@ def _public_gig_ids(api) -> list[int]:
     return [g["id"] for g in response.json()["results"]]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_moderator_hides_a_reported_gig_and_suspends_its_owner(live_server, browser_page, settings):
     # Plain http on 127.0.0.1: the session and CSRF cookies must not require TLS here.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
@@ -192,3 +192,77 @@ def _moderators_day(base_url: str, pw, page) -> None:
     ]
     api.dispose()
     owner_api.dispose()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_moderator_approves_a_new_clients_gig_and_merges_a_typed_skill(live_server, browser_page, settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    pw, page = browser_page
+    try:
+        _review_and_curate(live_server.url, pw, page)
+    finally:
+        connections.close_all()
+
+
+def _review_and_curate(base_url: str, pw, page) -> None:
+    """The rest of the day: the gigs-pending-review queue and the unreviewed-skills queue."""
+    moderator = User.objects.create_superuser("moderator@matchwork.example", PASSWORD, full_name="Mo Derator")
+    client = ClientFactory(name="Fresh Startup GmbH")
+    owner = client.memberships.get().user
+    draft = services.gig_create(
+        client=client,
+        created_by=owner,
+        title="Transcribe 40 hours of German interviews",
+        description="Verbatim transcripts with speaker labels.",
+        budget_type="fixed",
+        budget_min=800,
+        budget_max=1200,
+        skills=[services.SkillNeed("Audio transcription")],
+    )
+    held = services.gig_publish(gig=draft, by=owner)
+    assert held.moderation_status == "pending"  # a new client's first gig waits for review
+    services.freelancer_profile_create(
+        user=UserFactory(role="freelancer"),
+        display_name="Lena Vogel",
+        headline="Transcriber",
+        hourly_rate=25,
+        skills=[services.SkillClaim("Germn transcripton work", level="expert")],
+    )
+    typed = Skill.objects.get(name="Germn transcripton work")
+    assert typed.review_state == "unreviewed"
+    api = pw.request.new_context(base_url=base_url)
+    assert held.pk not in _public_gig_ids(api)
+
+    page.goto(f"{base_url}/admin/login/?next=/admin/marketplace/gigreviewqueue/")
+    page.fill("#id_username", moderator.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#result_list")
+    assert "Transcribe 40 hours" in page.inner_text("#result_list")
+    _shot(page, "08-gigs-pending-review")
+    page.locator("#result_list tbody tr").filter(has_text="Transcribe 40 hours").locator("input.action-select").check()
+    page.select_option("select[name=action]", "approve")
+    page.click("button[name=index]")
+    page.fill("#id_reason", "Checked the company register; a real business.")
+    page.click("#moderation-reason-form input[type=submit]")
+    page.wait_for_selector("ul.messagelist li.success")
+    assert held.pk in _public_gig_ids(api)
+
+    page.goto(f"{base_url}/admin/marketplace/skillreviewqueue/")
+    page.wait_for_selector("#result_list")
+    page.locator("#result_list tbody tr").filter(has_text="Germn transcripton work").locator(
+        "input.action-select"
+    ).check()
+    _shot(page, "09-unreviewed-skills")
+    page.select_option("select[name=action]", "skill_merge")
+    page.click("button[name=index]")
+    canonical = Skill.objects.get(name="Audio transcription", review_state="approved")
+    page.select_option("#id_into", str(canonical.pk))
+    page.fill("#id_reason", "Misspelling of Audio transcription.")
+    _shot(page, "10-merge-skill")
+    page.click("#moderation-reason-form input[type=submit]")
+    page.wait_for_selector("ul.messagelist li.success")
+    typed.refresh_from_db()
+    assert typed.merged_into_id == canonical.pk
+    assert FreelancerSkill.objects.filter(profile__display_name="Lena Vogel", skill=canonical, level="expert").exists()
+    api.dispose()
