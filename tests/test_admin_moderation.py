@@ -145,9 +145,12 @@ def test_user_admin_suspends_with_a_reason(staff, moderator):
 def test_unreviewed_skills_queue_and_merge_action(staff):
     canonical = Skill.objects.get(name="Prompt engineering")
     typed = services.skill_resolve(name="Promptcraft sorcery")
-    FreelancerFactory()
+    for gig in (GigFactory(), GigFactory()):
+        services.gig_skills_replace(gig, [services.SkillNeed("Promptcraft sorcery")])
     response = staff.get(reverse("admin:marketplace_skillreviewqueue_changelist"))
     assert typed in response.context["cl"].result_list and canonical not in response.context["cl"].result_list
+    html = response.content.decode()
+    assert '<td class="field-profiles_claiming">0</td>' in html and '<td class="field-gigs_asking">2</td>' in html
     response = _act(staff, "skillreviewqueue", "skill_merge", [typed.pk])
     assert b'name="into"' in response.content
     _act(staff, "skillreviewqueue", "skill_merge", [typed.pk], apply="yes", reason="Same skill", into=canonical.pk)

@@ -176,7 +176,7 @@ class ReportedItemAdmin(ReadOnlyQueueMixin, admin.ModelAdmin):
 @admin.register(models.SkillReviewQueue)
 class SkillReviewQueueAdmin(ReadOnlyQueueMixin, SkillAdmin):
     queue_title = "Unreviewed skills — most used first; merge, approve, rename or recategorise"
-    list_display = ["name", "category", "profiles", "gigs", "created_at"]
+    list_display = ["name", "category", "profiles_claiming", "gigs_asking", "created_at"]
     list_filter = ["category"]
     actions = [skill_merge, skill_approve, skill_rename, skill_recategorise]
 
@@ -190,9 +190,9 @@ class SkillReviewQueueAdmin(ReadOnlyQueueMixin, SkillAdmin):
         )
 
     @admin.display(description="profiles claiming it", ordering="profile_count")
-    def profiles(self, skill) -> int:
+    def profiles_claiming(self, skill) -> int:
         return skill.profile_count
 
     @admin.display(description="gigs asking for it", ordering="gig_count")
-    def gigs(self, skill) -> int:
+    def gigs_asking(self, skill) -> int:
         return skill.gig_count

@@ -13,8 +13,6 @@ class Command(BaseCommand):
     def handle(self, *args, email: str, **options):
         user = User.objects.filter(email__iexact=email.strip()).first()
         if user is None:
-            raise CommandError(
-                f"No user with email {email}; create one first (manage.py createsuperuser is not needed)"
-            )
+            raise CommandError(f"No user with email {email}; they sign up first (POST /api/v1/auth/register/)")
         moderator_grant(user=user)
         self.stdout.write(self.style.SUCCESS(f"{user.email} is now a moderator: sign in at /admin/"))
