@@ -187,8 +187,11 @@ class GigOutput(serializers.ModelSerializer):
         fields = [
             "id", "client", "title", "description", "budget_type", "budget_min", "budget_max", "currency",
             "hours_per_week", "duration_weeks", "timezone", "min_overlap_hours", "languages", "skills", "status",
-            "moderation_status", "published_at", "closed_at", "version", "created_at", "updated_at",
+            "moderation_status", "moderation_reason", "published_at", "closed_at", "version", "created_at",
+            "updated_at",
         ]
+        # moderation_reason: why a moderator rejected or hid the gig, or why it waits for review; only the
+        # client's members ever see a non-public gig, and a public (approved) gig's reason is empty.
         read_only_fields = fields
 
 
