@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import User
+from accounts.models import AuthToken, User
 from marketplace.admin.actions import AuditTrailInline, reason_action
 from marketplace.moderation import decisions
 
@@ -39,3 +39,25 @@ class UserAdmin(BaseUserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Moderators suspend; only a superuser may delete an account (e.g. an erasure request).
         return request.user.is_superuser
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    """API tokens: read-only (only hashes are stored); moderators can revoke them."""
+
+    list_display = ["key_prefix", "user", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__email", "key_prefix"]
+    readonly_fields = ["user", "key_prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        from accounts import services
+
+        for token in queryset:
+            services.token_revoke(token=token)

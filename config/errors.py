@@ -25,8 +25,11 @@ class NotAllowed(DomainError):
     http_status = 403
 
 
-class InvalidTransition(DomainError):
-    """The object's current state does not allow this action (publish a closed gig, hire twice)."""
+class InvalidTransition(DomainError, ValueError):
+    """The object's current state does not allow this action (publish a closed gig, hire twice).
+
+    Also a ValueError: gig_publish raised ValueError before the API existed, and callers may catch it.
+    """
 
     code = "invalid_transition"
     http_status = 409

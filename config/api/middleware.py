@@ -1,26 +1,40 @@
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 
-from config.api.errors import too_large_response
+from config.api.errors import error_body, too_large_response
+
+API_PREFIX = "/api/v1/"
+_DJANGO_CODES = {400: "invalid", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
 
 
 class ApiRequestSizeLimitMiddleware:
-    """Refuse API bodies over DATA_UPLOAD_MAX_MEMORY_SIZE with a JSON 413 before anything reads them.
+    """Keep every /api/v1/ error in the JSON error shape, including those raised outside DRF.
 
-    Django enforces that limit only for form parsing and ``request.body``; DRF's JSON parser reads
-    the stream directly, so without this an oversized JSON body would be parsed in full.
+    - Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE get a JSON 413 before anything reads them: Django
+      enforces that limit only for form parsing and ``request.body``, while DRF's JSON parser reads
+      the stream directly, so without this an oversized JSON body would be parsed in full.
+    - Django's own HTML error pages (an unknown URL, a CSRF failure) become the JSON error body.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        if request.path.startswith("/api/"):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            if limit is not None and length > limit:
-                return too_large_response()
-        return self.get_response(request)
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return too_large_response()
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
+        rendered_by_drf = hasattr(response, "accepted_renderer")  # e.g. the browsable API in DEBUG
+        is_json = content_type.startswith("application/json")
+        if 400 <= response.status_code < 500 and not rendered_by_drf and not is_json:
+            code = _DJANGO_CODES.get(response.status_code, "error")
+            message = "No such endpoint." if response.status_code == 404 else "Request refused."
+            return JsonResponse(error_body(code, message), status=response.status_code)
+        return response

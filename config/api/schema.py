@@ -5,15 +5,25 @@ from drf_spectacular.openapi import AutoSchema
 
 from config.api.errors import ErrorSerializer
 
-_READ_ERRORS = ["401", "403", "404", "429"]
-_WRITE_ERRORS = ["400", "401", "403", "404", "409", "412", "413", "415", "429"]
-
 
 class MatchworkAutoSchema(AutoSchema):
+    def _error_codes(self) -> list[str]:
+        write = self.method not in ("GET", "HEAD", "OPTIONS")
+        codes = ["400"] if write or self.method == "GET" else []
+        if self.get_auth():
+            codes += ["401", "403"]
+        if "{" in self.path or "/me/" in self.path:
+            codes.append("404")
+        if write:
+            codes += ["409", "413", "415"]
+        if self.method == "PATCH":
+            codes.append("412")
+        codes.append("429")
+        return codes
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = _READ_ERRORS if self.method in ("GET", "HEAD", "OPTIONS") else _WRITE_ERRORS
-        for code in codes:
+        for code in self._error_codes():
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
         return responses

@@ -13,6 +13,11 @@ class ScopedQuerysetMixin:
     #: the model, used for the empty queryset during schema generation
     scoped_model = None
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__ or "queryset" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: scope the queryset in visible_queryset(user), not get_queryset/queryset")
+
     def visible_queryset(self, user) -> QuerySet:  # pragma: no cover - interface
         raise NotImplementedError(f"{type(self).__name__} must scope its queryset")
 

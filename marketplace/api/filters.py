@@ -20,7 +20,8 @@ class SkillFilter(df.FilterSet):
 
 
 def _skill_exists(through_model, owner_field: str, value: str, *, by_category: bool = False):
-    lookup = "skill__category" if by_category else ("skill_id" if value.isdigit() else "skill__slug")
+    is_id = value.isdigit() and len(value) <= 18  # longer digit strings would overflow bigint: treat as a slug
+    lookup = "skill__category" if by_category else ("skill_id" if is_id else "skill__slug")
     return Exists(through_model.objects.filter(**{owner_field: OuterRef("pk"), lookup: value}))
 
 

@@ -6,7 +6,6 @@ Bounds mirror the model columns so no input reaches the database that it would r
 from decimal import Decimal
 from zoneinfo import available_timezones
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -158,7 +157,7 @@ class ClientOutput(serializers.ModelSerializer):
         fields = ["id", "name", "website", "description", "country", "invite_code", "created_at", "updated_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_invite_code(self, client: Client) -> str | None:
         return client.invite_code if self.context.get("is_owner") else None
 

@@ -11,9 +11,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config.api.concurrency import etag_for, expected_version
 from config.api.scoping import ScopedQuerysetMixin
@@ -99,13 +99,20 @@ def _skill_needs(items) -> list[SkillNeed] | None:
     return None if items is None else [SkillNeed(**item) for item in items]
 
 
-class FreelancerMeView(APIView):
+class FreelancerMeView(ScopedQuerysetMixin, GenericAPIView):
     """The signed-in freelancer's own profile: create, read, edit, hide (visibility=hidden)."""
 
+    scoped_model = FreelancerProfile
+    serializer_class = s.FreelancerOwnOutput
     permission_classes = [IsAuthenticated]
+    pagination_class = None
+    filter_backends: list = []
+
+    def visible_queryset(self, user):
+        return selectors.freelancer_own_profile(user)
 
     def _own(self, request) -> FreelancerProfile:
-        profile = selectors.freelancer_own_profile(request.user).first()
+        profile = self.get_queryset().first()
         if profile is None:
             raise Http404
         return profile
@@ -143,7 +150,7 @@ class FreelancerMeView(APIView):
         return self._render(self._reload(request, profile))
 
     def _reload(self, request, profile):
-        return selectors.freelancer_own_profile(request.user).get(pk=profile.pk)
+        return self.get_queryset().get(pk=profile.pk)
 
 
 # --------------------------------------------------------------------------- clients

@@ -13,6 +13,7 @@ from marketplace.services.clients import (
 from marketplace.services.gigs import gig_close, gig_create, gig_publish, gig_update
 from marketplace.services.hiring import (
     engagement_complete,
+    freelancer_aggregates_refresh,
     invitation_accept,
     invitation_create,
     invitation_decline,
@@ -45,6 +46,7 @@ __all__ = [
     "client_member_register",
     "client_update",
     "engagement_complete",
+    "freelancer_aggregates_refresh",
     "freelancer_profile_create",
     "freelancer_profile_update",
     "gig_close",

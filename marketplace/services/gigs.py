@@ -101,6 +101,8 @@ def gig_update(
         )
     if gig.status == Gig.Status.CLOSED:
         raise InvalidTransition("A closed gig cannot be edited.")
+    if not fields and skills is None:
+        return gig  # nothing to change: no new version, nothing to announce
     for name, value in fields.items():
         setattr(gig, name, Decimal(str(value)) if name in _DECIMALS else value)
     _check_budget(gig.budget_min, gig.budget_max)

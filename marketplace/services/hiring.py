@@ -190,8 +190,12 @@ def _side_of(engagement: Engagement, user: User) -> str | None:
     return None
 
 
-def _freelancer_aggregates_refresh(profile_id: int) -> None:
-    """Recompute rating and completed jobs from their sources, under the profile's row lock."""
+def freelancer_aggregates_refresh(profile_id: int) -> None:
+    """Recompute rating and completed jobs from their sources, under the profile's row lock.
+
+    Idempotent; call it in the transaction of anything that changes a review's or an engagement's
+    status (moderation hiding a review included).
+    """
     profile = FreelancerProfile.objects.select_for_update().get(pk=profile_id)
     agg = Review.objects.filter(
         engagement__freelancer_id=profile_id,
@@ -217,7 +221,7 @@ def engagement_complete(*, engagement: Engagement, by: User) -> Engagement:
     engagement.completed_at = timezone.now()
     engagement.completed_by = by
     engagement.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
-    _freelancer_aggregates_refresh(engagement.freelancer_id)
+    freelancer_aggregates_refresh(engagement.freelancer_id)
     return engagement
 
 
@@ -240,5 +244,5 @@ def review_create(*, engagement: Engagement, by: User, rating: int, text: str = 
     except IntegrityError:
         raise AlreadyExists("Your side has already reviewed this engagement.") from None
     if direction == Review.Direction.CLIENT_TO_FREELANCER:
-        _freelancer_aggregates_refresh(engagement.freelancer_id)
+        freelancer_aggregates_refresh(engagement.freelancer_id)
     return review

@@ -86,6 +86,8 @@ def freelancer_profile_update(
             f"The profile was changed since version {expected_version}; it is now version {profile.version}. "
             "Reload it and apply your edit again."
         )
+    if not fields and skills is None:
+        return profile  # nothing to change: no new version, nothing to announce
     for name, value in fields.items():
         setattr(profile, name, Decimal(str(value)) if name == "hourly_rate" else value)
     if skills is not None:
