@@ -80,6 +80,13 @@ def _decide(target: Moderatable, *, status: str, action: str, by: User, reason: 
         after["reports_actioned"] = _reports_close(
             target, by=by, status=Report.Status.ACTIONED, note=f"{ModerationAction.Action(action).label}: {reason}"
         )
+    if isinstance(target, Review) and target.direction == Review.Direction.CLIENT_TO_FREELANCER:
+        # Only approved reviews count towards the freelancer's rating (and so their ranking).
+        from marketplace.services import freelancer_aggregates_refresh
+
+        freelancer_id = target.engagement.freelancer_id
+        freelancer_aggregates_refresh(freelancer_id)
+        announce_profile_changed(freelancer_id)
     audit_record(target=target, action=action, reason=reason, by=by, before=before, after=after)
     _announce(target)
     return target

@@ -137,3 +137,30 @@ def test_suspending_a_reported_items_owner_closes_its_reports(moderator, gig):
     decisions.target_owner_suspend(target=gig, by=moderator, reason="Spammer")
     assert gig.created_by.__class__.objects.get(pk=gig.created_by_id).is_suspended
     assert Report.objects.get().status == "actioned"
+
+
+def test_hiding_a_review_takes_it_out_of_the_freelancers_rating(moderator):
+    from decimal import Decimal
+
+    from marketplace.models import Engagement, FreelancerProfile, Proposal, Review
+
+    profile = FreelancerFactory()
+    ratings = {}
+    for stars in (5, 1):
+        gig = GigFactory()
+        proposal = Proposal.objects.create(gig=gig, freelancer=profile, cover_letter="Hi", proposed_rate=40)
+        engagement = Engagement.objects.create(
+            proposal=proposal, gig=gig, freelancer=profile, client=gig.client, agreed_rate=40, status="completed"
+        )
+        ratings[stars] = Review.objects.create(
+            engagement=engagement, author=gig.created_by, direction="client_to_freelancer", rating=stars, text="."
+        )
+    services.freelancer_aggregates_refresh(profile.pk)
+    assert FreelancerProfile.objects.get(pk=profile.pk).rating_avg == Decimal("3.00")
+
+    decisions.content_hide(target=ratings[1], by=moderator, reason="Retaliation review from a banned client")
+    profile.refresh_from_db()
+    assert (profile.rating_avg, profile.rating_count) == (Decimal("5.00"), 1)
+    decisions.content_approve(target=ratings[1], by=moderator, reason="Appeal: the review was fair")
+    profile.refresh_from_db()
+    assert (profile.rating_avg, profile.rating_count) == (Decimal("3.00"), 2)
