@@ -221,6 +221,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="matchwork")
+# Workers log through LOGGING below (one JSON object per line) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(env("CELERY_BEAT_SCHEDULE_FILE", default=str(BASE_DIR / ".data" / "celerybeat-schedule")))
 CELERY_BEAT_SCHEDULE: dict = {
     # Re-enqueue missing or stale vectors and lost match runs, so a broker outage loses nothing.

@@ -94,7 +94,8 @@ class Encoder:
 
         self.identity = identity
         self._model = SentenceTransformer(identity.path, device="cpu", local_files_only=True)
-        dims = self._model.get_sentence_embedding_dimension()
+        get_dims = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dims = get_dims()
         if dims != DIMENSIONS:
             raise ModelIntegrityError(f"The matching model produces {dims}-dimensional vectors; {DIMENSIONS} expected")
         log.info("matching model loaded", extra={"model": identity.key, "path": identity.path})

@@ -55,7 +55,9 @@ class FreelancerEmbedding(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["profile", "view", "model_version"], name="one_vector_per_profile_view_model")
+            models.UniqueConstraint(
+                fields=["profile", "view", "model_version"], name="one_vector_per_profile_view_model"
+            )
         ]
         indexes = [
             HnswIndex(
@@ -84,7 +86,9 @@ class GigEmbedding(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["gig", "view", "model_version"], name="one_vector_per_gig_view_model")]
+        constraints = [
+            models.UniqueConstraint(fields=["gig", "view", "model_version"], name="one_vector_per_gig_view_model")
+        ]
         indexes = [
             HnswIndex(
                 name="gig_emb_hnsw_cos", fields=["embedding"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
@@ -41,8 +41,10 @@ def _documents_store(docs: dict[int, Document]) -> None:
             doc = docs[pid]
             cursor.execute(
                 """
-                INSERT INTO matching_freelancerdocument (profile_id, text, search_vector, length, content_hash, updated_at)
-                VALUES (%s, %s, setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
+                INSERT INTO matching_freelancerdocument
+                    (profile_id, text, search_vector, length, content_hash, updated_at)
+                VALUES (%s, %s, setweight(to_tsvector('english', %s), 'A')
+                        || setweight(to_tsvector('english', %s), 'B')
                         || setweight(to_tsvector('english', %s), 'C'), 0, %s, now())
                 ON CONFLICT (profile_id) DO UPDATE SET text = EXCLUDED.text, search_vector = EXCLUDED.search_vector,
                     content_hash = EXCLUDED.content_hash, updated_at = now()
@@ -134,7 +136,6 @@ def stale_profile_ids(*, limit: int = 10_000) -> list[int]:
         FreelancerProfile.objects.annotate(
             n_vectors=Count("embeddings", filter=Q(embeddings__model_version=model.version)),
             oldest=Min("embeddings__updated_at", filter=Q(embeddings__model_version=model.version)),
-            newest_skill=Max("skill_claims__id"),
         )
         .filter(Q(n_vectors__lt=len(VIEWS)) | Q(oldest__lt=F("updated_at")) | Q(search_document__isnull=True))
         .order_by("id")
@@ -172,7 +173,9 @@ def match_run_schedule(*, gig: Gig, trigger: str, strategy: str = MatchRun.Strat
         return pending
     try:
         with transaction.atomic():
-            run = MatchRun.objects.create(gig=gig, status=MatchRun.Status.PENDING, strategy=strategy, trigger=trigger[:40])
+            run = MatchRun.objects.create(
+                gig=gig, status=MatchRun.Status.PENDING, strategy=strategy, trigger=trigger[:40]
+            )
     except IntegrityError:  # a concurrent trigger created it first
         return MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
     run_id = run.id
@@ -200,7 +203,11 @@ def match_run_execute(*, run_id: int) -> MatchRun | None:
         MatchResult.objects.filter(run=run).delete()
         MatchResult.objects.bulk_create(
             MatchResult(
-                run=run, freelancer_id=c.profile_id, rank=c.rank, score=c.score, components=c.components,
+                run=run,
+                freelancer_id=c.profile_id,
+                rank=c.rank,
+                score=c.score,
+                components=c.components,
                 explanation=c.explanation,
             )
             for c in ranked

@@ -31,7 +31,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
 
     Always: public, approved, active, not suspended. With ``feasibility``: available hours > 0, a
     shared language when the gig names languages, and for hourly gigs a rate within
-    ``MATCHING_RATE_TOLERANCE`` × the budget's maximum.
+    ``MATCHING_RATE_TOLERANCE`` times the budget's maximum.
     """
     clauses = [
         "p.visibility = 'public'",
@@ -76,7 +76,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
                 WHERE e.model_version = %s AND {where.sql}
                 ORDER BY e.embedding <=> %s::vector
                 LIMIT %s
-                """,
+                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
                 [literal, model_version, *where.params, literal, limit * 2],
             )
             for profile_id, sim in cursor.fetchall():
@@ -132,7 +132,7 @@ def lexical_candidates(
         GROUP BY tf.profile_id
         ORDER BY score DESC, tf.profile_id
         LIMIT %s
-    """
+    """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
     if profile_ids is not None:
         params.append(list(profile_ids))
     params += where.params
@@ -154,7 +154,7 @@ def skill_candidates(skill_ids: list[int], where: Eligibility, limit: int) -> di
             FROM marketplace_freelancerskill fs JOIN {_FROM} ON p.id = fs.profile_id
             WHERE fs.skill_id = ANY(%s) AND {where.sql}
             GROUP BY fs.profile_id ORDER BY overlap DESC, fs.profile_id LIMIT %s
-            """,
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
             [list(skill_ids), *where.params, limit],
         )
         return dict(cursor.fetchall())

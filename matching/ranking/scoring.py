@@ -17,18 +17,24 @@ from marketplace.models import SKILL_LEVEL_RANK
 from .spec import GigSpec
 
 WEIGHTS = {
-    "semantic": 0.30,
-    "lexical": 0.15,
-    "required_skills": 0.30,
-    "nice_to_have": 0.06,
+    "semantic": 0.25,
+    "lexical": 0.25,
+    "required_skills": 0.25,
+    "nice_to_have": 0.10,
+    "focus": 0.10,
     "rate_fit": 0.06,
     "availability": 0.05,
-    "timezone": 0.04,
+    "timezone": 0.08,
     "reputation": 0.04,
 }
-# Reputation prior: a newcomer counts as PRIOR_REVIEWS reviews of PRIOR_RATING.
-PRIOR_RATING = 4.3
+# Reputation prior: a newcomer counts as PRIOR_REVIEWS reviews of the marketplace's mean rating.
+DEFAULT_PRIOR_RATING = 4.5
 PRIOR_REVIEWS = 5
+# A claimed skill that is not the needed one but close to it by name earns partial credit:
+# nothing below RELATED_FLOOR cosine, RELATED_MAX at RELATED_FULL and above.
+RELATED_FLOOR = 0.5
+RELATED_FULL = 0.8
+RELATED_MAX = 0.6
 WORKDAY = (9, 17)  # local working hours used for timezone overlap
 
 
@@ -55,6 +61,10 @@ class CandidateFacts:
     rating_count: int
     completed_jobs: int
     claims: dict[int, ClaimFacts] = field(default_factory=dict)
+    # For each needed skill id not claimed as such: the closest claimed skill id and its name cosine.
+    related: dict[int, tuple[int, float]] = field(default_factory=dict)
+    # Share of the claimed skills that are needed or close to a need (keyword stuffing dilutes it).
+    focus: float = 1.0
     semantic: float = 0.0  # blended cosine similarity, [-1, 1]
     lexical: float = 0.0  # BM25, unnormalised
 
@@ -93,8 +103,13 @@ def timezone_overlap_hours(tz_a: str, tz_b: str, when: datetime | None = None) -
     return round(best, 1)
 
 
-def bayesian_rating(rating: float | None, count: int) -> float:
-    total = PRIOR_RATING * PRIOR_REVIEWS + (rating or 0.0) * count
+def related_credit(similarity: float) -> float:
+    span = (similarity - RELATED_FLOOR) / (RELATED_FULL - RELATED_FLOOR)
+    return RELATED_MAX * min(1.0, max(0.0, span))
+
+
+def bayesian_rating(rating: float | None, count: int, prior: float = DEFAULT_PRIOR_RATING) -> float:
+    total = prior * PRIOR_REVIEWS + (rating or 0.0) * count
     return total / (PRIOR_REVIEWS + count)
 
 
@@ -105,18 +120,39 @@ class Scored:
     explanation: dict
 
 
-def score_candidate(spec: GigSpec, c: CandidateFacts, *, lexical_norm: float, semantic_norm: float) -> Scored:
+def score_candidate(
+    spec: GigSpec,
+    c: CandidateFacts,
+    *,
+    lexical_norm: float,
+    semantic_norm: float,
+    prior_rating: float = DEFAULT_PRIOR_RATING,
+) -> Scored:
     """The components, the blended score and a readable explanation of one candidate."""
     required = [n for n in spec.needs if n.required and n.skill_id is not None]
     nice = [n for n in spec.needs if not n.required and n.skill_id is not None]
 
-    matched, missing = [], []
+    matched, missing, related = [], [], []
     fits = []
     for need in required:
         claim = c.claims.get(need.skill_id)
         if claim is None:
             missing.append(need.name)
-            fits.append(0.0)
+            near = c.related.get(need.skill_id)
+            credit = 0.0
+            if near is not None:
+                near_claim = c.claims[near[0]]
+                credit = related_credit(near[1]) * skill_level_fit(near_claim.level, need.min_level)
+                if credit > 0:
+                    related.append(
+                        {
+                            "skill": need.name,
+                            "related_claim": near_claim.name,
+                            "claimed_level": near_claim.level,
+                            "similarity": round(near[1], 3),
+                        }
+                    )
+            fits.append(credit)
             continue
         fit = skill_level_fit(claim.level, need.min_level)
         fits.append(fit)
@@ -131,7 +167,11 @@ def score_candidate(spec: GigSpec, c: CandidateFacts, *, lexical_norm: float, se
         )
     required_cov = sum(fits) / len(fits) if fits else 1.0
     nice_matched = [n.name for n in nice if n.skill_id in c.claims]
-    nice_cov = len(nice_matched) / len(nice) if nice else 1.0
+    nice_credit = sum(
+        1.0 if n.skill_id in c.claims else related_credit(c.related[n.skill_id][1]) if n.skill_id in c.related else 0.0
+        for n in nice
+    )
+    nice_cov = nice_credit / len(nice) if nice else 1.0
 
     # Rate: inside the budget is a full fit; above it decays to 0 at the tolerance (which the
     # hard filter enforces); fixed-price gigs do not constrain the hourly rate.
@@ -151,8 +191,8 @@ def score_candidate(spec: GigSpec, c: CandidateFacts, *, lexical_norm: float, se
     else:
         tz_fit = 1.0
 
-    bayes = bayesian_rating(c.rating_avg, c.rating_count)
-    reputation = min(1.0, max(0.0, (bayes - 3.0) / 2.0)) * 0.8 + 0.2 * min(1.0, math.log1p(c.completed_jobs) / 4)
+    bayes = bayesian_rating(c.rating_avg, c.rating_count, prior_rating)
+    reputation = min(1.0, max(0.0, (bayes - 1.0) / 4.0)) * 0.8 + 0.2 * min(1.0, math.log1p(c.completed_jobs) / 4)
 
     components = {
         "semantic": round(semantic_norm, 4),
@@ -160,15 +200,17 @@ def score_candidate(spec: GigSpec, c: CandidateFacts, *, lexical_norm: float, se
         "lexical": round(lexical_norm, 4),
         "required_skills": round(required_cov, 4),
         "nice_to_have": round(nice_cov, 4),
+        "focus": round(c.focus, 4),
         "rate_fit": round(rate_fit, 4),
         "availability": round(availability, 4),
         "timezone": round(tz_fit, 4),
         "reputation": round(reputation, 4),
     }
-    score = sum(WEIGHTS[k] * components[k] for k in WEIGHTS)
+    score = sum(WEIGHTS[k] * components[k] for k in WEIGHTS) / sum(WEIGHTS.values())
     explanation = {
         "required_skills_matched": matched,
         "required_skills_missing": missing,
+        "required_skills_related": related,
         "nice_to_have_matched": nice_matched,
         "rate": {
             "hourly_rate": c.hourly_rate,

@@ -12,7 +12,8 @@ from marketplace.models import FreelancerProfile, FreelancerSkill
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import dense_candidates, eligibility_sql, lexical_candidates, skill_candidates
-from .scoring import CandidateFacts, ClaimFacts, Scored, score_candidate
+from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
+from .skills import skill_similarities
 from .spec import GigSpec
 
 log = logging.getLogger("matchwork.matching.ranking")
@@ -37,10 +38,7 @@ def query_vectors(spec: GigSpec) -> np.ndarray:
     model = active_model()
     doc = spec.document()
     if spec.gig_id is not None:
-        stored = {
-            e.view: e
-            for e in GigEmbedding.objects.filter(gig_id=spec.gig_id, model_version=model.version)
-        }
+        stored = {e.view: e for e in GigEmbedding.objects.filter(gig_id=spec.gig_id, model_version=model.version)}
         if all(v in stored and stored[v].content_hash == doc.hash_for(v, model.key) for v in VIEWS):
             return np.array([np.asarray(stored[v].embedding, dtype=np.float32) for v in VIEWS])
     return get_encoder().encode([doc.views[v] for v in VIEWS])
@@ -93,6 +91,47 @@ def load_vectors(profile_ids: list[int], model_version: str) -> dict[int, dict[s
     return out
 
 
+def attach_skill_relations(spec: GigSpec, facts: dict[int, CandidateFacts]) -> None:
+    """For each need a candidate does not claim as such, find the closest claimed skill.
+
+    Closeness is the best cosine between any name or taxonomy alias of the needed skill and any of
+    the claimed skill, so plain wording ("checking data for errors") meets the specialist's skill
+    through the taxonomy's vocabulary ("data validation" of Data quality analysis).
+    """
+    needs = [n for n in spec.needs if n.skill_id is not None]
+    if not needs:
+        return
+    names = {n.skill_id: n.name for n in needs}
+    for f in facts.values():
+        names.update({c.skill_id: c.name for c in f.claims.values()})
+    claim_ids = {c.skill_id for f in facts.values() for c in f.claims.values()}
+    sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
+    need_ids = {n.skill_id for n in needs}
+    for f in facts.values():
+        claims = list(f.claims.values())
+        if not claims:
+            f.focus = 0.0
+            continue
+        for need in needs:
+            if need.skill_id in f.claims:
+                continue
+            best = max(claims, key=lambda c, nid=need.skill_id: sims[nid].get(c.skill_id, -1.0))
+            f.related[need.skill_id] = (best.skill_id, sims[need.skill_id].get(best.skill_id, -1.0))
+        relevant = sum(
+            1
+            for c in claims
+            if c.skill_id in need_ids or max(sims[n.skill_id].get(c.skill_id, -1.0) for n in needs) >= RELATED_FLOOR
+        )
+        f.focus = relevant / len(claims)
+
+
+def marketplace_mean_rating() -> float:
+    from django.db.models import Avg
+
+    mean = FreelancerProfile.objects.filter(rating_count__gt=0).aggregate(m=Avg("rating_avg"))["m"]
+    return float(mean) if mean is not None else DEFAULT_PRIOR_RATING
+
+
 def _minmax(values: dict[int, float]) -> dict[int, float]:
     if not values:
         return {}
@@ -107,7 +146,9 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     model = active_model()
-    where = eligibility_sql(spec, feasibility=True)
+    # The single-signal baselines apply only the visibility rules: they measure what one retriever
+    # does on its own. The full pipeline (hybrid, used by the product) applies every hard filter.
+    where = eligibility_sql(spec, feasibility=strategy == "hybrid")
     pool = max(CANDIDATE_POOL, limit * 3)
 
     lexical: dict[int, float] = {}
@@ -138,11 +179,17 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     for pid, f in facts.items():
         f.lexical = lexical.get(pid, 0.0)
 
+    prior = DEFAULT_PRIOR_RATING
+    if strategy == "hybrid":
+        attach_skill_relations(spec, facts)
+        prior = marketplace_mean_rating()
     lex_norm = {pid: f.lexical / max(lexical.values()) if lexical else 0.0 for pid, f in facts.items()}
     sem_norm = _minmax({pid: f.semantic for pid, f in facts.items()}) if query is not None else {}
     scored: list[tuple[float, int, Scored]] = []
     for pid, f in facts.items():
-        s = score_candidate(spec, f, lexical_norm=lex_norm.get(pid, 0.0), semantic_norm=sem_norm.get(pid, 0.0))
+        s = score_candidate(
+            spec, f, lexical_norm=lex_norm.get(pid, 0.0), semantic_norm=sem_norm.get(pid, 0.0), prior_rating=prior
+        )
         if strategy == "lexical":
             key = f.lexical
         elif strategy == "dense":
@@ -152,8 +199,9 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         scored.append((key, pid, s))
     scored.sort(key=lambda t: (-t[0], t[1]))
     result = [
-        RankedCandidate(profile_id=pid, rank=i + 1, score=round(float(key), 6), components=s.components,
-                        explanation=s.explanation)
+        RankedCandidate(
+            profile_id=pid, rank=i + 1, score=round(float(key), 6), components=s.components, explanation=s.explanation
+        )
         for i, (key, pid, s) in enumerate(scored[:limit])
     ]
     log.info(
@@ -161,3 +209,98 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         extra={"gig_id": spec.gig_id, "strategy": strategy, "candidates": len(candidate_ids), "returned": len(result)},
     )
     return result
+
+
+@dataclass(frozen=True)
+class RankedGig:
+    gig_id: int
+    rank: int
+    score: float
+    components: dict
+    explanation: dict
+
+
+GIG_POOL = 60
+
+
+def _eligible_gigs_sql(profile: FreelancerProfile) -> tuple[str, list]:
+    """Hard filters for gigs (alias ``g``): open, approved, posted by an active, unsuspended user,
+    and feasible for this freelancer (shared language, rate within the hourly tolerance)."""
+    from django.conf import settings
+
+    sql = """
+        g.status = 'published' AND g.moderation_status = 'approved'
+        AND EXISTS (
+            SELECT 1 FROM accounts_user cu WHERE cu.id = g.created_by_id AND cu.is_active AND NOT cu.is_suspended
+        )
+        AND NOT EXISTS (SELECT 1 FROM marketplace_clientmembership m WHERE m.client_id = g.client_id AND m.user_id = %s)
+        AND (cardinality(g.languages) = 0 OR g.languages && %s::varchar[])
+        AND (g.budget_type <> 'hourly' OR %s <= g.budget_max * %s)
+    """
+    return sql, [profile.user_id, list(profile.languages), float(profile.hourly_rate), settings.MATCHING_RATE_TOLERANCE]
+
+
+def rank_gigs_for_freelancer(profile: FreelancerProfile, *, limit: int = 20) -> list[RankedGig]:
+    """Published gigs the freelancer can take, best first, scored by the same components as matches.
+
+    Candidates come from the gig vectors nearest to the profile's (HNSW) and from gigs needing a
+    skill the profile claims; each is scored with ``score_candidate`` from the gig's side.
+    """
+    from django.db import connection, transaction
+
+    from marketplace.models import Gig
+
+    from .spec import spec_from_gig
+
+    if profile.available_hours_per_week <= 0:
+        return []
+    model = active_model()
+    where, params = _eligible_gigs_sql(profile)
+    vectors = load_vectors([profile.id], model.version).get(profile.id, {})
+    gig_ids: set[int] = set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        for vector in vectors.values():
+            literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
+            cursor.execute(
+                f"""
+                SELECT e.gig_id FROM matching_gigembedding e JOIN marketplace_gig g ON g.id = e.gig_id
+                WHERE e.model_version = %s AND {where}
+                ORDER BY e.embedding <=> %s::vector LIMIT %s
+                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+                [model.version, *params, literal, GIG_POOL],
+            )
+            gig_ids.update(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"""
+            SELECT DISTINCT g.id FROM marketplace_gig g JOIN marketplace_gigskill gs ON gs.gig_id = g.id
+            WHERE gs.skill_id IN (SELECT skill_id FROM marketplace_freelancerskill WHERE profile_id = %s) AND {where}
+            ORDER BY g.id DESC LIMIT %s
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+            [profile.id, *params, GIG_POOL],
+        )
+        gig_ids.update(row[0] for row in cursor.fetchall())
+    if not gig_ids:
+        return []
+    prior = marketplace_mean_rating()
+    facts = load_facts([profile.id], model.version)
+    f = facts[profile.id]
+    scored: list[tuple[float, int, Scored]] = []
+    for gig in Gig.objects.filter(id__in=gig_ids).select_related("client"):
+        spec = spec_from_gig(gig)
+        f.related = {}
+        query = query_vectors(spec)
+        f.semantic = semantic_similarity(query, vectors)
+        attach_skill_relations(spec, facts)
+        bm25 = lexical_candidates(spec.query_text, eligibility_sql(spec, feasibility=False), 1, [profile.id])
+        f.lexical = bm25.get(profile.id, 0.0)
+        # Without other candidates to compare with, raw signals are mapped onto [0, 1] directly.
+        semantic_norm = min(1.0, max(0.0, (f.semantic - 0.2) / 0.5))
+        lexical_norm = f.lexical / (f.lexical + 10.0)
+        s = score_candidate(spec, f, lexical_norm=lexical_norm, semantic_norm=semantic_norm, prior_rating=prior)
+        scored.append((s.score, gig.id, s))
+    scored.sort(key=lambda t: (-t[0], -t[1]))
+    return [
+        RankedGig(gig_id=gid, rank=i + 1, score=key, components=s.components, explanation=s.explanation)
+        for i, (key, gid, s) in enumerate(scored[:limit])
+    ]

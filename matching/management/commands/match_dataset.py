@@ -70,10 +70,14 @@ class Command(BaseCommand):
         return data
 
     def _load_and_rank(self, data: dict, *, strategy: str, top: int) -> dict[str, list[str]]:
+        key_of_profile, gig_keys = self.load(data)
+        return self.rank(key_of_profile, gig_keys, strategy=strategy, top=top)
+
+    def load(self, data: dict) -> tuple[dict[int, str], dict[int, str]]:
+        """Create the set's freelancers and gigs through the marketplace services, then embed them."""
         from accounts.models import User
         from marketplace import services as market
-        from marketplace.models import FreelancerProfile, Gig
-        from matching.ranking import rank_freelancers, spec_from_gig
+        from marketplace.models import FreelancerProfile
         from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
 
         key_of_profile: dict[int, str] = {}
@@ -118,8 +122,9 @@ class Command(BaseCommand):
                 min_overlap_hours=g.get("min_overlap_hours"),
                 languages=list(g.get("languages") or []),
                 skills=[
-                    market.SkillNeed(name=s["name"], required=bool(s.get("required", True)),
-                                     min_level=s.get("min_level") or "")
+                    market.SkillNeed(
+                        name=s["name"], required=bool(s.get("required", True)), min_level=s.get("min_level") or ""
+                    )
                     for s in g["skills"]
                 ],
             )
@@ -132,6 +137,11 @@ class Command(BaseCommand):
                 freelancer_embeddings_refresh(profile_ids=ids[i : i + 64])
                 bar.update(len(ids[i : i + 64]))
         gig_embeddings_refresh(gig_ids=list(gig_keys))
+        return key_of_profile, gig_keys
+
+    def rank(self, key_of_profile: dict[int, str], gig_keys: dict[int, str], *, strategy: str, top: int) -> dict:
+        from marketplace.models import Gig
+        from matching.ranking import rank_freelancers, spec_from_gig
 
         rankings: dict[str, list[str]] = {}
         for gig in tqdm(Gig.objects.filter(id__in=gig_keys).order_by("id"), desc="ranking", unit="gig"):
