@@ -22,6 +22,7 @@ from django.db import connections
 from accounts.models import User
 from marketplace import services
 from marketplace.models import FreelancerSkill, Gig, ModerationAction, Report, Skill
+from marketplace.taxonomy import load_seed_taxonomy
 from tests.factories import ClientFactory, GigFactory, UserFactory
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -86,7 +87,7 @@ def _public_gig_ids(api) -> list[int]:
     return [g["id"] for g in response.json()["results"]]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_moderator_hides_a_reported_gig_and_suspends_its_owner(live_server, browser_page, settings):
     # Plain http on 127.0.0.1: the session and CSRF cookies must not require TLS here.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
@@ -194,7 +195,7 @@ def _moderators_day(base_url: str, pw, page) -> None:
     owner_api.dispose()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_moderator_approves_a_new_clients_gig_and_merges_a_typed_skill(live_server, browser_page, settings):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     pw, page = browser_page
@@ -206,6 +207,7 @@ def test_moderator_approves_a_new_clients_gig_and_merges_a_typed_skill(live_serv
 
 def _review_and_curate(base_url: str, pw, page) -> None:
     """The rest of the day: the gigs-pending-review queue and the unreviewed-skills queue."""
+    load_seed_taxonomy(Skill)  # an earlier transactional test may have flushed the seeded taxonomy
     moderator = User.objects.create_superuser("moderator@matchwork.example", PASSWORD, full_name="Mo Derator")
     client = ClientFactory(name="Fresh Startup GmbH")
     owner = client.memberships.get().user
