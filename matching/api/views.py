@@ -158,7 +158,16 @@ class RecommendedGigsView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        summary="Published gigs ranked for the requesting freelancer", responses=RecommendedGigSerializer(many=True)
+        summary="Published gigs ranked for the requesting freelancer",
+        responses=inline_serializer(  # paginated by MatchPagination, so not a bare list
+            "PaginatedRecommendedGigs",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": RecommendedGigSerializer(many=True),
+            },
+        ),
     )
     def get(self, request: Request) -> Response:
         profile = FreelancerProfile.objects.filter(user=request.user).first()
