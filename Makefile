@@ -12,12 +12,13 @@ TEST_QUEUE ?= matchwork-test
 TEST_ENV := MATCHWORK_TESTING=1 CELERY_QUEUE=$(TEST_QUEUE) CACHE_KEY_PREFIX=$(TEST_QUEUE) \
 	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 
-.PHONY: run test install install-dev lint format migrate demo stop status clean-data help
+.PHONY: run test install install-dev lint format migrate demo stop status clean-data help eval
 
 help:
 	@echo "make run      - install, start embedded servers if needed, migrate, load demo data, serve on :8000"
 	@echo "make test     - install test deps and run the whole suite against real PostgreSQL+pgvector and Redis"
 	@echo "make lint     - ruff check + format check"
+	@echo "make eval     - rank ../shared/eval/dev.json with lexical, dense and hybrid (throwaway DB) and score them"
 	@echo "make stop     - stop the embedded PostgreSQL and Redis of this checkout"
 
 $(PY):
@@ -55,6 +56,16 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py seed_demo
+
+# Matching evaluation: each strategy ranks the set in its own throwaway database, then score.py.
+EVAL_SET ?= ../shared/eval/dev.json
+EVAL_OUT ?= bench/out
+eval: install
+	mkdir -p $(EVAL_OUT)
+	DJANGO_DEBUG=1 $(PY) -m config.embedded run -- sh -c 'for s in lexical dense hybrid; do \
+		$(PY) manage.py match_dataset $(EVAL_SET) --strategy $$s --top 20 --out $(EVAL_OUT)/rankings-$$s.json || exit 1; done'
+	$(PY) ../shared/eval/score.py $(EVAL_SET) $(EVAL_OUT)/rankings-lexical.json $(EVAL_OUT)/rankings-dense.json \
+		$(EVAL_OUT)/rankings-hybrid.json
 
 status: install
 	$(PY) -m config.embedded status

@@ -32,6 +32,9 @@ class FreelancerDocument(models.Model):
     # Number of lexeme occurrences, for BM25 length normalisation.
     length = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(max_length=64)
+    # Hash of the text and of every other field ranking reads (rate, hours, timezone, languages,
+    # visibility, moderation, reputation): a change of it is a change that can move rankings.
+    ranking_hash = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

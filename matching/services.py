@@ -6,8 +6,10 @@ directly.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -30,26 +32,62 @@ def _vector_literal(vector) -> list[float]:
     return [float(x) for x in vector]
 
 
-def _documents_store(docs: dict[int, Document]) -> None:
-    """Upsert the full-text documents of profiles whose text changed."""
-    current = dict(FreelancerDocument.objects.filter(profile_id__in=docs).values_list("profile_id", "content_hash"))
-    changed = [pid for pid, doc in docs.items() if current.get(pid) != doc.content_hash]
+def ranking_hash(profile: FreelancerProfile, doc: Document) -> str:
+    """Everything about a profile that ranking reads, hashed: text and facts."""
+    facts = [
+        doc.content_hash,
+        str(profile.hourly_rate),
+        str(profile.available_hours_per_week),
+        profile.timezone,
+        ",".join(sorted(profile.languages)),
+        profile.visibility,
+        profile.moderation_status,
+        str(profile.rating_avg),
+        str(profile.rating_count),
+        str(profile.completed_jobs),
+    ]
+    return hashlib.sha256("\n".join(facts).encode()).hexdigest()
+
+
+def _documents_store(docs: dict[int, Document], ranking_hashes: dict[int, str]) -> set[int]:
+    """Upsert the full-text documents of profiles whose text changed.
+
+    Returns the profiles whose ranking-relevant content (text or facts) changed since last time.
+    """
+    current = {
+        pid: (text_hash, rank_hash)
+        for pid, text_hash, rank_hash in FreelancerDocument.objects.filter(profile_id__in=docs).values_list(
+            "profile_id", "content_hash", "ranking_hash"
+        )
+    }
+    moved = {pid for pid in docs if current.get(pid, ("", ""))[1] != ranking_hashes[pid]}
+    for pid in moved & current.keys():
+        FreelancerDocument.objects.filter(profile_id=pid).update(ranking_hash=ranking_hashes[pid])
+    changed = [pid for pid, doc in docs.items() if current.get(pid, ("", ""))[0] != doc.content_hash]
     if not changed:
-        return
+        return moved
     with connection.cursor() as cursor:
         for pid in changed:
             doc = docs[pid]
             cursor.execute(
                 """
                 INSERT INTO matching_freelancerdocument
-                    (profile_id, text, search_vector, length, content_hash, updated_at)
+                    (profile_id, text, search_vector, length, content_hash, ranking_hash, updated_at)
                 VALUES (%s, %s, setweight(to_tsvector('english', %s), 'A')
                         || setweight(to_tsvector('english', %s), 'B')
-                        || setweight(to_tsvector('english', %s), 'C'), 0, %s, now())
+                        || setweight(to_tsvector('english', %s), 'C'), 0, %s, %s, now())
                 ON CONFLICT (profile_id) DO UPDATE SET text = EXCLUDED.text, search_vector = EXCLUDED.search_vector,
-                    content_hash = EXCLUDED.content_hash, updated_at = now()
+                    content_hash = EXCLUDED.content_hash, ranking_hash = EXCLUDED.ranking_hash, updated_at = now()
                 """,
-                [pid, doc.views[EmbeddingView.FULL], doc.headline, doc.skills, doc.body, doc.content_hash],
+                [
+                    pid,
+                    doc.views[EmbeddingView.FULL],
+                    doc.headline,
+                    doc.skills,
+                    doc.body,
+                    doc.content_hash,
+                    ranking_hashes[pid],
+                ],
             )
         cursor.execute(
             """
@@ -59,6 +97,7 @@ def _documents_store(docs: dict[int, Document]) -> None:
             """,
             [changed],
         )
+    return moved
 
 
 def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], model: ModelIdentity) -> int:
@@ -100,21 +139,33 @@ def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], mo
     return len(rows)
 
 
-def freelancer_embeddings_refresh(*, profile_ids: Iterable[int]) -> int:
-    """Bring the documents and vectors of these profiles up to date (idempotent: unchanged text is skipped).
+@dataclass(frozen=True)
+class ProfileRefresh:
+    encoded: int  # vectors encoded (0 when every view was current)
+    changed: frozenset[int]  # profiles whose ranking-relevant content changed since the last refresh
 
-    Returns the number of vectors encoded (0 when everything was current).
-    """
+
+def freelancer_profiles_refresh(*, profile_ids: Iterable[int]) -> ProfileRefresh:
+    """Bring documents and vectors of these profiles up to date (idempotent: unchanged text is skipped)."""
     model = active_model()
-    profiles = FreelancerProfile.objects.filter(id__in=list(profile_ids)).prefetch_related("skill_claims__skill")
+    profiles = list(FreelancerProfile.objects.filter(id__in=list(profile_ids)).prefetch_related("skill_claims__skill"))
     docs = {p.id: freelancer_document(p) for p in profiles}
     if not docs:
-        return 0
+        return ProfileRefresh(encoded=0, changed=frozenset())
+    hashes = {p.id: ranking_hash(p, docs[p.id]) for p in profiles}
     with transaction.atomic():
-        _documents_store(docs)
+        changed = _documents_store(docs, hashes)
         encoded = _embeddings_store(FreelancerEmbedding, "profile_id", docs, model)
-    log.info("profile vectors refreshed", extra={"profiles": len(docs), "encoded": encoded, "model": model.key})
-    return encoded
+    log.info(
+        "profile vectors refreshed",
+        extra={"profiles": len(docs), "encoded": encoded, "changed": len(changed), "model": model.key},
+    )
+    return ProfileRefresh(encoded=encoded, changed=frozenset(changed))
+
+
+def freelancer_embeddings_refresh(*, profile_ids: Iterable[int]) -> int:
+    """Refresh documents and vectors; returns the number of vectors encoded."""
+    return freelancer_profiles_refresh(profile_ids=profile_ids).encoded
 
 
 def gig_embeddings_refresh(*, gig_ids: Iterable[int]) -> int:

@@ -45,13 +45,17 @@ def enqueue(task, *args, countdown: int | float | None = None, **kwargs) -> bool
 
 @shared_task(soft_time_limit=240, time_limit=300, **RETRY)
 def embed_freelancers(profile_ids: list[int], reschedule_matches: bool = False) -> int:
-    """Refresh documents and vectors of profiles; optionally re-run matches of gigs they affect."""
-    encoded = services.freelancer_embeddings_refresh(profile_ids=profile_ids)
+    """Refresh documents and vectors of profiles; optionally re-run matches of the gigs they affect.
+
+    Only a ranking-relevant change (text, skills, rate, hours, timezone, languages, visibility,
+    moderation, reputation) schedules match runs; renaming the display name does not.
+    """
+    result = services.freelancer_profiles_refresh(profile_ids=profile_ids)
     if reschedule_matches:
-        for profile_id in profile_ids:
+        for profile_id in sorted(result.changed):
             for gig in services.gigs_affected_by_profile(profile_id=profile_id):
                 services.match_run_schedule(gig=gig, trigger=f"profile {profile_id} changed")
-    return encoded
+    return result.encoded
 
 
 @shared_task(soft_time_limit=120, time_limit=180, **RETRY)
@@ -70,8 +74,14 @@ def embed_gigs(gig_ids: list[int], reschedule_matches: bool = False) -> int:
 def execute_match_run(run_id: int) -> str | None:
     try:
         run = services.match_run_execute(run_id=run_id)
+    except TRANSIENT:
+        raise  # retried with backoff; the run stays running and is picked up again
     except SoftTimeLimitExceeded:
         services.match_run_fail(run_id=run_id, error="time limit exceeded")
+        raise
+    except Exception as exc:
+        # A bug or bad data: record it on the run instead of retrying forever.
+        services.match_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
     return run.status if run else None
 
@@ -81,10 +91,11 @@ def sweep_embeddings() -> dict:
     """Re-enqueue what was lost: missing or stale vectors, and match runs that never started."""
     profiles = services.stale_profile_ids()
     gigs = services.stale_gig_ids()
+    # Repaired work also re-runs the matches it would have triggered had its event not been lost.
     for i in range(0, len(profiles), EMBED_BATCH):
-        enqueue(embed_freelancers, profiles[i : i + EMBED_BATCH])
+        enqueue(embed_freelancers, profiles[i : i + EMBED_BATCH], reschedule_matches=True)
     for i in range(0, len(gigs), EMBED_BATCH):
-        enqueue(embed_gigs, gigs[i : i + EMBED_BATCH])
+        enqueue(embed_gigs, gigs[i : i + EMBED_BATCH], reschedule_matches=True)
     lost_runs = services.lost_match_run_ids(older_than_seconds=settings.MATCHING_LOST_RUN_SECONDS)
     for run_id in lost_runs:
         enqueue(execute_match_run, run_id)

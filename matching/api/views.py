@@ -113,12 +113,14 @@ class TalentSearchView(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         needs = []
-        for need in v["skills"]:
-            # Read-only lookup: an ad-hoc search never adds skills to the taxonomy.
+        for i, need in enumerate(v["skills"]):
+            # Read-only lookup: an ad-hoc search never adds skills to the taxonomy. A name the
+            # taxonomy does not know gets a transient negative id: nobody claims it as such, but
+            # claims close to it by name still earn related-skill credit.
             skill = skill_match(need["name"])
             needs.append(
                 SkillNeedSpec(
-                    skill_id=skill.id if skill else None,
+                    skill_id=skill.id if skill else -(i + 1),
                     name=skill.name if skill else need["name"],
                     required=need["required"],
                     min_level=need.get("min_level") or "",

@@ -17,6 +17,8 @@ from .spec import GigSpec
 # BM25 parameters; headline and skill terms weigh more than the bio (field weighting).
 BM25_K1 = 1.2
 BM25_B = 0.75
+# Query-term saturation: a term repeated in the gig's title, skills and description weighs more.
+BM25_K3 = 1.5
 FIELD_WEIGHTS = {"A": 2.0, "B": 1.5, "C": 1.0, "D": 1.0}
 
 
@@ -100,14 +102,15 @@ def lexical_candidates(
         restrict = "AND d.profile_id = ANY(%s)"
     sql = f"""
         WITH terms AS (
-            SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %s))) AS term
+            SELECT l.lexeme AS term, coalesce(array_length(l.positions, 1), 1)::float AS qtf
+            FROM unnest(to_tsvector('english', %s)) l
         ),
         q AS (SELECT string_agg(quote_literal(term), ' | ')::tsquery AS tsq FROM terms),
         stats AS (
             SELECT count(*)::float AS n, greatest(avg(length), 1)::float AS avgdl FROM matching_freelancerdocument
         ),
         df AS (
-            SELECT t.term, (
+            SELECT t.term, t.qtf, (
                 SELECT count(*) FROM matching_freelancerdocument d2
                 WHERE d2.search_vector @@ quote_literal(t.term)::tsquery
             )::float AS df
@@ -126,7 +129,7 @@ def lexical_candidates(
             GROUP BY 1, 2, 3
         )
         SELECT tf.profile_id,
-               sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
+               sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * (%s + 1) * df.qtf / (%s + df.qtf)
                    * tf.tf * (%s + 1) / (tf.tf + %s * (1 - %s + %s * tf.length / stats.avgdl))) AS score
         FROM tf JOIN df ON df.term = tf.lexeme CROSS JOIN stats
         GROUP BY tf.profile_id
@@ -137,7 +140,7 @@ def lexical_candidates(
         params.append(list(profile_ids))
     params += where.params
     params += [FIELD_WEIGHTS["A"], FIELD_WEIGHTS["B"], FIELD_WEIGHTS["C"], FIELD_WEIGHTS["D"]]
-    params += [BM25_K1, BM25_K1, BM25_B, BM25_B, limit]
+    params += [BM25_K3, BM25_K3, BM25_K1, BM25_K1, BM25_B, BM25_B, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {pid: float(score) for pid, score in cursor.fetchall()}

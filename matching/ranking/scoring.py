@@ -32,7 +32,7 @@ DEFAULT_PRIOR_RATING = 4.5
 PRIOR_REVIEWS = 5
 # A claimed skill that is not the needed one but close to it by name earns partial credit:
 # nothing below RELATED_FLOOR cosine, RELATED_MAX at RELATED_FULL and above.
-RELATED_FLOOR = 0.5
+RELATED_FLOOR = 0.4
 RELATED_FULL = 0.8
 RELATED_MAX = 0.6
 WORKDAY = (9, 17)  # local working hours used for timezone overlap

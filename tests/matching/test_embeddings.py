@@ -73,3 +73,22 @@ def test_sweep_repairs_a_missing_vector(encoder, make_freelancer, celery_worker,
         what="the sweep to rebuild the profile's vectors through the worker",
     )
     assert profile.id not in stale_profile_ids()
+
+
+def test_only_ranking_relevant_profile_changes_schedule_match_runs(encoder, make_freelancer, make_gig):
+    from matching.models import MatchRun
+
+    profile = make_freelancer(headline="Audio annotator", skills=[("Audio annotation", "expert")], rate=30)
+    gig = make_gig(title="Label call audio", description="Speaker turns.", skills=[("Audio annotation", True, "")])
+    tasks.embed_freelancers.apply(args=[[profile.id]], kwargs={"reschedule_matches": True}).get()
+    first = MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
+    MatchRun.objects.filter(id=first.id).update(status=MatchRun.Status.DONE)
+
+    FreelancerProfile.objects.filter(id=profile.id).update(display_name="A new display name")
+    tasks.embed_freelancers.apply(args=[[profile.id]], kwargs={"reschedule_matches": True}).get()
+    assert not MatchRun.objects.filter(gig=gig, status=MatchRun.Status.PENDING).exists()
+
+    FreelancerProfile.objects.filter(id=profile.id).update(hourly_rate=55)
+    tasks.embed_freelancers.apply(args=[[profile.id]], kwargs={"reschedule_matches": True}).get()
+    run = MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
+    assert run.trigger == f"profile {profile.id} changed"
