@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import AuthToken, User
@@ -127,3 +128,14 @@ def password_change(
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_tokens_revoke_all(user=user, except_token=keep_token)
+
+
+def tokens_purge(*, older_than: timedelta = timedelta(days=30)) -> int:
+    """Delete tokens that expired or were revoked more than ``older_than`` ago. Returns how many.
+
+    Dead tokens are kept for a while so the admin can show recent sign-outs; after that they are
+    only rows to scan. Run from cron or Celery beat (``manage.py purge_tokens``).
+    """
+    cutoff = timezone.now() - older_than
+    deleted, _ = AuthToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
+    return deleted

@@ -84,8 +84,11 @@ def skills_matching(qs: QuerySet[Skill], search: str) -> QuerySet[Skill]:
     text = TextField()
     aliases = Func("aliases", Value(" "), function="array_to_string", output_field=text)
     haystack = Func(
-        Lower(Concat("name", Value(" "), aliases, output_field=text)), Value("-"), Value(" "),
-        function="replace", output_field=text,
+        Lower(Concat("name", Value(" "), aliases, output_field=text)),
+        Value("-"),
+        Value(" "),
+        function="replace",
+        output_field=text,
     )
     qs = qs.annotate(haystack=haystack)
     for word in words:

@@ -34,8 +34,12 @@ def test_responses_match_the_schema(openapi):  # noqa: F811
         (anon, "GET", f"/api/v1/gigs/{ids['draft']}/", None),  # 404
         (anon, "POST", "/api/v1/auth/token/", {"email": ids["f_email"], "password": "correct-horse-battery-staple"}),
         (anon, "POST", "/api/v1/auth/register/", {"role": "freelancer", "email": "n@example.com", "password": "p" * 3}),
-        (anon, "POST", "/api/v1/auth/register/", {"role": "client", "email": "c@example.com",
-                                                  "password": "a-long-unusual-pass-42", "client": {"name": "C"}}),
+        (
+            anon,
+            "POST",
+            "/api/v1/auth/register/",
+            {"role": "client", "email": "c@example.com", "password": "a-long-unusual-pass-42", "client": {"name": "C"}},
+        ),
         (freelancer, "GET", "/api/v1/me/", None),
         (freelancer, "GET", "/api/v1/freelancers/me/", None),
         (freelancer, "PATCH", "/api/v1/freelancers/me/", {"headline": "Updated", "skills": [{"name": "Python"}]}),
@@ -46,15 +50,30 @@ def test_responses_match_the_schema(openapi):  # noqa: F811
         (freelancer, "GET", "/api/v1/reports/", None),
         (freelancer, "POST", f"/api/v1/invitations/{ids['invitation']}/accept/", {"cover_letter": "Yes"}),
         (client, "GET", "/api/v1/clients/me/", None),
-        (client, "POST", "/api/v1/gigs/", {"title": "T", "description": "D", "budget_type": "fixed",
-                                           "budget_min": "1", "budget_max": "2", "skills": [{"name": "OCR"}]}),
+        (
+            client,
+            "POST",
+            "/api/v1/gigs/",
+            {
+                "title": "T",
+                "description": "D",
+                "budget_type": "fixed",
+                "budget_min": "1",
+                "budget_max": "2",
+                "skills": [{"name": "OCR"}],
+            },
+        ),
         (client, "POST", f"/api/v1/gigs/{ids['gig']}/publish/", None),  # 409
         (client, "POST", "/api/v1/gigs/", {"title": "x" * 300}),  # 400
         (client, "POST", f"/api/v1/proposals/{ids['proposal']}/hire/", None),
         (client, "POST", f"/api/v1/engagements/{ids['engagement']}/complete/", None),
         (client, "POST", "/api/v1/reviews/", {"engagement": ids["done"], "rating": 4}),
-        (client, "POST", "/api/v1/reports/", {"target_type": "freelancer", "target_id": ids["profile_g"],
-                                              "reason": "misleading"}),
+        (
+            client,
+            "POST",
+            "/api/v1/reports/",
+            {"target_type": "freelancer", "target_id": ids["profile_g"], "reason": "misleading"},
+        ),
         (client, "POST", "/api/v1/auth/token/revoke/", None),
     ]
     statuses = set()

@@ -18,7 +18,10 @@ class RegisterInput(StrictInputSerializer):
     full_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
     client = ClientRegistrationInput(required=False, help_text="Client role: the new client organisation to create.")
     invite_code = serializers.CharField(
-        max_length=40, required=False, default="", allow_blank=True,
+        max_length=40,
+        required=False,
+        default="",
+        allow_blank=True,
         help_text="Client role: join an existing client with the invite code its owner shared.",
     )
 

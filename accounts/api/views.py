@@ -44,9 +44,13 @@ class RegisterView(APIView):
         else:
             client = v.get("client") or {}
             marketplace_services.client_member_register(
-                email=v["email"], password=v["password"], full_name=v["full_name"],
-                client_name=client.get("name", ""), website=client.get("website", ""),
-                description=client.get("description", ""), country=client.get("country", ""),
+                email=v["email"],
+                password=v["password"],
+                full_name=v["full_name"],
+                client_name=client.get("name", ""),
+                website=client.get("website", ""),
+                description=client.get("description", ""),
+                country=client.get("country", ""),
                 invite_code=v.get("invite_code", ""),
             )
         return Response(s.RegisterOutput({"detail": REGISTERED}).data, status=status.HTTP_202_ACCEPTED)

@@ -34,8 +34,20 @@ _CODES = {
 }
 
 
+def _printable(value: Any) -> Any:
+    """Escape lone surrogates (valid in JSON input, unencodable in UTF-8 output) in echoed input."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    # Messages can quote the input ("'x' is not a valid choice"), so they are made encodable.
+    return {"error": {"code": code, "message": _printable(message), "fields": _printable(fields or {})}}
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

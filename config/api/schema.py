@@ -38,7 +38,7 @@ class ExpiringTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": 'Token from `POST /api/v1/auth/token/`, sent as `Authorization: Token <key>`.',
+            "description": "Token from `POST /api/v1/auth/token/`, sent as `Authorization: Token <key>`.",
         }
 
 

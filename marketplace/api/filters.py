@@ -55,10 +55,20 @@ class GigFilter(df.FilterSet):
     skill = df.CharFilter(method="filter_skill", max_length=120, help_text="Skill id or slug.")
     category = df.ChoiceFilter(choices=Skill.Category.choices, method="filter_category")
     budget_type = df.ChoiceFilter(choices=Gig.BudgetType.choices)
-    min_budget = df.NumberFilter(field_name="budget_max", lookup_expr="gte", min_value=0, max_value=10**8,
-                                 help_text="Gigs whose budget reaches at least this.")
-    max_budget = df.NumberFilter(field_name="budget_min", lookup_expr="lte", min_value=0, max_value=10**8,
-                                 help_text="Gigs whose budget starts at most at this.")
+    min_budget = df.NumberFilter(
+        field_name="budget_max",
+        lookup_expr="gte",
+        min_value=0,
+        max_value=10**8,
+        help_text="Gigs whose budget reaches at least this.",
+    )
+    max_budget = df.NumberFilter(
+        field_name="budget_min",
+        lookup_expr="lte",
+        min_value=0,
+        max_value=10**8,
+        help_text="Gigs whose budget starts at most at this.",
+    )
     language = df.CharFilter(method="filter_language", max_length=8)
     search = df.CharFilter(method="filter_search", max_length=200, help_text="Words in the title or description.")
     status = df.ChoiceFilter(choices=Gig.Status.choices, help_text="Members see their own drafts and closed gigs.")

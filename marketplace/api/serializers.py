@@ -38,7 +38,8 @@ def _validate_timezone(value: str) -> str:
 def _languages_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(
         child=serializers.RegexField(
-            r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$", max_length=8,
+            r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$",
+            max_length=8,
             error_messages={"invalid": "Use an ISO 639-1 language code such as 'en' or 'pt-BR'."},
         ),
         max_length=MAX_LANGUAGES,
@@ -58,7 +59,9 @@ def _id_field(**kwargs) -> serializers.IntegerField:
 
 def _version_field() -> serializers.IntegerField:
     return serializers.IntegerField(
-        min_value=1, max_value=2**31 - 1, required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
         help_text="The version you edited (alternative to an If-Match header); a stale version is a 412.",
     )
 
@@ -114,8 +117,20 @@ class FreelancerOutput(serializers.ModelSerializer):
     class Meta:
         model = FreelancerProfile
         fields = [
-            "id", "display_name", "headline", "bio", "hourly_rate", "currency", "available_hours_per_week",
-            "timezone", "languages", "skills", "rating_avg", "rating_count", "completed_jobs", "created_at",
+            "id",
+            "display_name",
+            "headline",
+            "bio",
+            "hourly_rate",
+            "currency",
+            "available_hours_per_week",
+            "timezone",
+            "languages",
+            "skills",
+            "rating_avg",
+            "rating_count",
+            "completed_jobs",
+            "created_at",
             "updated_at",
         ]
         read_only_fields = fields
@@ -184,9 +199,27 @@ class GigOutput(serializers.ModelSerializer):
     class Meta:
         model = Gig
         fields = [
-            "id", "client", "title", "description", "budget_type", "budget_min", "budget_max", "currency",
-            "hours_per_week", "duration_weeks", "timezone", "min_overlap_hours", "languages", "skills", "status",
-            "moderation_status", "moderation_reason", "published_at", "closed_at", "version", "created_at",
+            "id",
+            "client",
+            "title",
+            "description",
+            "budget_type",
+            "budget_min",
+            "budget_max",
+            "currency",
+            "hours_per_week",
+            "duration_weeks",
+            "timezone",
+            "min_overlap_hours",
+            "languages",
+            "skills",
+            "status",
+            "moderation_status",
+            "moderation_reason",
+            "published_at",
+            "closed_at",
+            "version",
+            "created_at",
             "updated_at",
         ]
         # moderation_reason: why a moderator rejected or hid the gig, or why it waits for review; only the
@@ -229,8 +262,17 @@ class ProposalOutput(serializers.ModelSerializer):
     class Meta:
         model = Proposal
         fields = [
-            "id", "gig", "gig_title", "freelancer", "freelancer_name", "cover_letter", "proposed_rate", "status",
-            "invitation", "created_at", "updated_at",
+            "id",
+            "gig",
+            "gig_title",
+            "freelancer",
+            "freelancer_name",
+            "cover_letter",
+            "proposed_rate",
+            "status",
+            "invitation",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -248,8 +290,18 @@ class InvitationOutput(serializers.ModelSerializer):
     class Meta:
         model = Invitation
         fields = [
-            "id", "gig", "gig_title", "freelancer", "freelancer_name", "message", "status", "match_rank",
-            "match_score", "responded_at", "created_at", "updated_at",
+            "id",
+            "gig",
+            "gig_title",
+            "freelancer",
+            "freelancer_name",
+            "message",
+            "status",
+            "match_rank",
+            "match_score",
+            "responded_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -265,7 +317,12 @@ class InvitationInput(StrictInputSerializer):
 class InvitationAcceptInput(StrictInputSerializer):
     cover_letter = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     proposed_rate = serializers.DecimalField(
-        max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None,
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Defaults to the freelancer's hourly rate.",
     )
 
@@ -278,8 +335,19 @@ class EngagementOutput(serializers.ModelSerializer):
     class Meta:
         model = Engagement
         fields = [
-            "id", "proposal", "gig", "gig_title", "freelancer", "freelancer_name", "client", "client_name",
-            "agreed_rate", "status", "completed_at", "created_at", "updated_at",
+            "id",
+            "proposal",
+            "gig",
+            "gig_title",
+            "freelancer",
+            "freelancer_name",
+            "client",
+            "client_name",
+            "agreed_rate",
+            "status",
+            "completed_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -322,5 +390,3 @@ class ReportInput(StrictInputSerializer):
     target_id = _id_field()
     reason = serializers.ChoiceField(choices=Report.Reason.choices)
     details = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-

@@ -25,7 +25,10 @@ from marketplace.models import Client, Engagement, FreelancerProfile, Gig, Invit
 from marketplace.services import SkillClaim, SkillNeed
 
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description='ETag of the version you edited, e.g. "3". A stale one is a 412.',
 )
 
@@ -136,7 +139,9 @@ class FreelancerMeView(ScopedQuerysetMixin, GenericAPIView):
         return self._render(self._reload(request, profile), status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=s.FreelancerProfileUpdateInput, responses=s.FreelancerOwnOutput, parameters=[IF_MATCH],
+        request=s.FreelancerProfileUpdateInput,
+        responses=s.FreelancerOwnOutput,
+        parameters=[IF_MATCH],
         operation_id="freelancers_me_partial_update",
     )
     def patch(self, request):

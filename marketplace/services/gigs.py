@@ -17,8 +17,17 @@ from marketplace.services._events import gig_changed_on_commit
 from marketplace.services.skills import SkillNeed, gig_skills_replace
 
 GIG_EDITABLE_FIELDS = (
-    "title", "description", "budget_type", "budget_min", "budget_max", "currency", "hours_per_week",
-    "duration_weeks", "timezone", "min_overlap_hours", "languages",
+    "title",
+    "description",
+    "budget_type",
+    "budget_min",
+    "budget_max",
+    "currency",
+    "hours_per_week",
+    "duration_weeks",
+    "timezone",
+    "min_overlap_hours",
+    "languages",
 )
 _DECIMALS = {"budget_min", "budget_max"}
 

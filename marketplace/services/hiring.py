@@ -63,8 +63,12 @@ def invitation_create(
     try:
         with transaction.atomic():
             return Invitation.objects.create(
-                gig=gig, freelancer=freelancer, invited_by=by, message=message,
-                match_rank=match_rank, match_score=match_score,
+                gig=gig,
+                freelancer=freelancer,
+                invited_by=by,
+                message=message,
+                match_rank=match_rank,
+                match_score=match_score,
             )
     except IntegrityError:
         raise AlreadyExists("This freelancer has already been invited to the gig.") from None
@@ -108,7 +112,11 @@ def invitation_decline(*, invitation: Invitation, by: User) -> Invitation:
 
 
 def _proposal_insert(
-    *, gig: Gig, freelancer: FreelancerProfile, cover_letter: str, proposed_rate: Decimal,
+    *,
+    gig: Gig,
+    freelancer: FreelancerProfile,
+    cover_letter: str,
+    proposed_rate: Decimal,
     invitation: Invitation | None = None,
 ) -> Proposal:
     gig = Gig.objects.select_for_update().get(pk=gig.pk)
@@ -116,8 +124,11 @@ def _proposal_insert(
     try:
         with transaction.atomic():
             return Proposal.objects.create(
-                gig=gig, freelancer=freelancer, cover_letter=cover_letter,
-                proposed_rate=Decimal(str(proposed_rate)), invitation=invitation,
+                gig=gig,
+                freelancer=freelancer,
+                cover_letter=cover_letter,
+                proposed_rate=Decimal(str(proposed_rate)),
+                invitation=invitation,
             )
     except IntegrityError:
         raise AlreadyExists("You have already applied to this gig.") from None
@@ -174,7 +185,10 @@ def proposal_hire(*, proposal: Proposal, by: User) -> Engagement:
     _move(proposal, Proposal.Status.HIRED, (Proposal.Status.PENDING, Proposal.Status.SHORTLISTED), "hire on")
     proposal.save(update_fields=["status", "updated_at"])
     return Engagement.objects.create(
-        proposal=proposal, gig=proposal.gig, freelancer=proposal.freelancer, client_id=proposal.gig.client_id,
+        proposal=proposal,
+        gig=proposal.gig,
+        freelancer=proposal.freelancer,
+        client_id=proposal.gig.client_id,
         agreed_rate=proposal.proposed_rate,
     )
 

@@ -15,8 +15,15 @@ from marketplace.services._events import profile_changed_on_commit
 from marketplace.services.skills import SkillClaim, profile_skills_replace
 
 PROFILE_EDITABLE_FIELDS = (
-    "display_name", "headline", "bio", "hourly_rate", "currency", "available_hours_per_week",
-    "timezone", "languages", "visibility",
+    "display_name",
+    "headline",
+    "bio",
+    "hourly_rate",
+    "currency",
+    "available_hours_per_week",
+    "timezone",
+    "languages",
+    "visibility",
 )
 
 

@@ -201,3 +201,26 @@ def test_client_of_another_organisation_is_invisible():
     assert api.patch(f"/api/v1/clients/{theirs.id}/", {"name": "Mine"}, format="json").status_code == 404
     theirs.refresh_from_db()
     assert theirs.name != "Mine"
+
+
+def test_suspended_users_cannot_sign_in_to_the_admin_either(client):
+    UserFactory(email="mod@example.com", role="moderator", is_staff=True, is_suspended=True)
+    assert not client.login(email="mod@example.com", password="correct-horse-battery-staple")
+    UserFactory(email="ok@example.com", role="moderator", is_staff=True)
+    assert client.login(email="ok@example.com", password="correct-horse-battery-staple")
+
+
+def test_purge_tokens_deletes_only_long_dead_tokens():
+    from django.core.management import call_command
+
+    user = UserFactory()
+    live = services.token_create(user=user).token
+    old_expired = services.token_create(user=user).token
+    old_revoked = services.token_create(user=user).token
+    recent_revoked = services.token_create(user=user).token
+    long_ago = timezone.now() - timedelta(days=31)
+    AuthToken.objects.filter(pk=old_expired.pk).update(expires_at=long_ago)
+    AuthToken.objects.filter(pk=old_revoked.pk).update(revoked_at=long_ago)
+    services.token_revoke(token=recent_revoked)
+    call_command("purge_tokens", days=30)
+    assert set(AuthToken.objects.values_list("pk", flat=True)) == {live.pk, recent_revoked.pk}

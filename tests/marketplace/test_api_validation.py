@@ -83,8 +83,15 @@ def test_each_bad_field_is_named(member):
     error = _error(response, 400)
     assert error["code"] == "invalid"
     assert set(error["fields"]) == {
-        "title", "description", "budget_type", "budget_min", "budget_max", "hours_per_week", "timezone",
-        "languages", "skills.0.min_level",
+        "title",
+        "description",
+        "budget_type",
+        "budget_min",
+        "budget_max",
+        "hours_per_week",
+        "timezone",
+        "languages",
+        "skills.0.min_level",
     }
     assert not Gig.objects.exists()
 
@@ -109,8 +116,14 @@ def test_read_only_fields_are_rejected_and_never_applied(member):
     gig = member.post("/api/v1/gigs/", GIG, format="json").json()
     response = member.patch(
         f"/api/v1/gigs/{gig['id']}/",
-        {"title": "New", "status": "published", "moderation_status": "approved", "client": 999, "version": 1,
-         "created_by": 1},
+        {
+            "title": "New",
+            "status": "published",
+            "moderation_status": "approved",
+            "client": 999,
+            "version": 1,
+            "created_by": 1,
+        },
         format="json",
     )
     error = _error(response, 400)
@@ -124,15 +137,24 @@ def test_profile_rating_and_counters_cannot_be_set():
     api = client_for(profile.user)
     response = api.patch(
         "/api/v1/freelancers/me/",
-        {"headline": "Hacked", "rating_avg": "5.00", "rating_count": 99, "completed_jobs": 99,
-         "moderation_status": "approved", "user": 1},
+        {
+            "headline": "Hacked",
+            "rating_avg": "5.00",
+            "rating_count": 99,
+            "completed_jobs": 99,
+            "moderation_status": "approved",
+            "user": 1,
+        },
         format="json",
     )
     error = _error(response, 400)
     assert set(error["fields"]) == {"rating_avg", "rating_count", "completed_jobs", "moderation_status", "user"}
     profile.refresh_from_db()
     assert (profile.headline, profile.rating_avg, profile.rating_count, profile.completed_jobs) == (
-        "Data annotation specialist", None, 0, 0,
+        "Data annotation specialist",
+        None,
+        0,
+        0,
     )
 
 
@@ -168,15 +190,28 @@ def test_profile_validation_limits():
     api = client_for(user)
     response = api.post(
         "/api/v1/freelancers/me/",
-        {"display_name": "x" * 151, "headline": "ok", "hourly_rate": "-1", "available_hours_per_week": 100,
-         "languages": ["english"], "currency": "dollars", "visibility": "secret",
-         "skills": [{"name": "Python", "years": 99, "level": "guru"}]},
+        {
+            "display_name": "x" * 151,
+            "headline": "ok",
+            "hourly_rate": "-1",
+            "available_hours_per_week": 100,
+            "languages": ["english"],
+            "currency": "dollars",
+            "visibility": "secret",
+            "skills": [{"name": "Python", "years": 99, "level": "guru"}],
+        },
         format="json",
     )
     error = _error(response, 400)
     assert set(error["fields"]) == {
-        "display_name", "hourly_rate", "available_hours_per_week", "languages.0", "currency", "visibility",
-        "skills.0.years", "skills.0.level",
+        "display_name",
+        "hourly_rate",
+        "available_hours_per_week",
+        "languages.0",
+        "currency",
+        "visibility",
+        "skills.0.years",
+        "skills.0.level",
     }
     assert not FreelancerProfile.objects.filter(user=user).exists()
 
@@ -197,3 +232,27 @@ def test_non_standard_json_constants_are_refused():
         "POST", "/api/v1/auth/token/", '{"email": NaN, "password": Infinity}', content_type="application/json"
     )
     assert _error(response, 400)["code"] == "malformed_body"
+
+
+def test_lone_surrogates_in_keys_and_values_are_a_400():
+    account = '"email": "s@example.com", "password": "a-long-unusual-pass-42"'
+    for body in (
+        '{"role": "freelancer", ' + account + ', "\\ud800": 1}',
+        '{"role": "\\ud800", ' + account + "}",
+        '{"role": "freelancer", ' + account + ', "full_name": "\\ud800"}',
+    ):
+        response = APIClient().generic("POST", "/api/v1/auth/register/", body, content_type="application/json")
+        _error(response, 400)
+
+
+def test_numbers_and_booleans_are_not_accepted_as_text(member):
+    response = member.post(
+        "/api/v1/gigs/", {**GIG, "title": 123, "description": True, "skills": [{"name": 7}]}, format="json"
+    )
+    error = _error(response, 400)
+    assert error["fields"] == {
+        "title": ["Not a valid string."],
+        "description": ["Not a valid string."],
+        "skills.0.name": ["Not a valid string."],
+    }
+    assert not Gig.objects.exists()

@@ -21,10 +21,20 @@ def _ids(path="/api/v1/freelancers/", **params):
 
 def test_directory_filters_and_ordering():
     python, coaching = Skill.objects.get(name="Python"), Skill.objects.get(name="Executive coaching")
-    cheap = FreelancerFactory(hourly_rate=Decimal("30"), available_hours_per_week=10, languages=["en", "de"],
-                              timezone="Europe/Berlin", rating_avg=Decimal("4.10"))
-    pricey = FreelancerFactory(hourly_rate=Decimal("150"), available_hours_per_week=40, languages=["en"],
-                               timezone="America/New_York", rating_avg=Decimal("4.90"))
+    cheap = FreelancerFactory(
+        hourly_rate=Decimal("30"),
+        available_hours_per_week=10,
+        languages=["en", "de"],
+        timezone="Europe/Berlin",
+        rating_avg=Decimal("4.10"),
+    )
+    pricey = FreelancerFactory(
+        hourly_rate=Decimal("150"),
+        available_hours_per_week=40,
+        languages=["en"],
+        timezone="America/New_York",
+        rating_avg=Decimal("4.90"),
+    )
     FreelancerSkill.objects.create(profile=cheap, skill=python, level="expert")
     FreelancerSkill.objects.create(profile=pricey, skill=coaching, level="expert")
     FreelancerSkill.objects.create(profile=pricey, skill=python, level="beginner")
@@ -68,8 +78,12 @@ def test_owner_creates_edits_and_hides_profile_with_concurrency_and_signal(djang
         with django_capture_on_commit_callbacks(execute=True):
             created = api.post(
                 "/api/v1/freelancers/me/",
-                {"display_name": "Zoe", "headline": "Annotator", "hourly_rate": "25",
-                 "skills": [{"name": "cvat", "level": "expert"}, {"name": "Quantum basket weaving"}]},
+                {
+                    "display_name": "Zoe",
+                    "headline": "Annotator",
+                    "hourly_rate": "25",
+                    "skills": [{"name": "cvat", "level": "expert"}, {"name": "Quantum basket weaving"}],
+                },
                 format="json",
             )
         assert created.status_code == 201
@@ -77,8 +91,9 @@ def test_owner_creates_edits_and_hides_profile_with_concurrency_and_signal(djang
             edited = api.patch("/api/v1/freelancers/me/", {"headline": "Lead annotator", "version": 1}, format="json")
         assert edited.status_code == 200 and edited.json()["version"] == 2
         with django_capture_on_commit_callbacks(execute=True):
-            stale = api.patch("/api/v1/freelancers/me/", {"headline": "Lost update"}, format="json",
-                              HTTP_IF_MATCH='"1"')
+            stale = api.patch(
+                "/api/v1/freelancers/me/", {"headline": "Lost update"}, format="json", HTTP_IF_MATCH='"1"'
+            )
         assert stale.status_code == 412
     finally:
         signals.profile_changed.disconnect(receiver)
@@ -88,15 +103,19 @@ def test_owner_creates_edits_and_hides_profile_with_concurrency_and_signal(djang
     # free text is normalised; an unknown skill is kept as an unreviewed skill, not dropped
     names = {c.skill.name: c.skill.review_state for c in profile.skill_claims.select_related("skill")}
     assert names == {"CVAT": "approved", "Quantum basket weaving": "unreviewed"}
-    assert api.post(
-        "/api/v1/freelancers/me/", {"display_name": "Z", "headline": "H", "hourly_rate": "1"}, format="json"
-    ).status_code == 409
+    assert (
+        api.post(
+            "/api/v1/freelancers/me/", {"display_name": "Z", "headline": "H", "hourly_rate": "1"}, format="json"
+        ).status_code
+        == 409
+    )
 
 
 def test_clients_cannot_create_a_freelancer_profile(client_org):
     api = client_for(client_org.memberships.get().user)
-    response = api.post("/api/v1/freelancers/me/", {"display_name": "Z", "headline": "H", "hourly_rate": "1"},
-                        format="json")
+    response = api.post(
+        "/api/v1/freelancers/me/", {"display_name": "Z", "headline": "H", "hourly_rate": "1"}, format="json"
+    )
     assert response.status_code == 403
     assert not FreelancerProfile.objects.exists()
 
@@ -108,9 +127,7 @@ def test_skill_search_by_name_alias_and_category():
     assert "LLM fine-tuning" in names(search="fine tun")
     assert names(search="playwright") == ["Headless browser automation"]  # an alias
     coaching = names(category="coaching_ld")
-    assert coaching and all(
-        Skill.objects.get(name=n).category == "coaching_ld" for n in coaching
-    )
+    assert coaching and all(Skill.objects.get(name=n).category == "coaching_ld" for n in coaching)
     Skill.objects.create(name="Unreviewed thing", slug="unreviewed-thing", review_state="unreviewed")
     assert names(search="unreviewed thing") == []
 

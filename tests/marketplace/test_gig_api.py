@@ -97,8 +97,14 @@ def test_gig_filters_and_search():
     python = Skill.objects.get(name="Python")
     coaching = Skill.objects.get(name="Executive coaching")
     a = GigFactory(title="Scrape shops", budget_type="hourly", budget_min=40, budget_max=75, languages=["en", "de"])
-    b = GigFactory(title="Coach a VP", description="Leadership", budget_type="fixed", budget_min=5000,
-                   budget_max=8000, languages=["en"])
+    b = GigFactory(
+        title="Coach a VP",
+        description="Leadership",
+        budget_type="fixed",
+        budget_min=5000,
+        budget_max=8000,
+        languages=["en"],
+    )
     GigSkill.objects.create(gig=a, skill=python)
     GigSkill.objects.create(gig=b, skill=coaching)
 
@@ -166,3 +172,16 @@ def test_review_updates_rating_in_the_same_transaction(owner, gig):
     assert (profile.rating_avg, profile.rating_count, profile.completed_jobs) == (Decimal("4.33"), 3, 3)
     listed = APIClient().get("/api/v1/reviews/", {"freelancer": profile.id}).json()
     assert sorted(r["rating"] for r in listed["results"]) == [4, 4, 5]
+
+
+def test_partial_edit_cannot_invert_the_budget(owner, gig):
+    response = client_for(owner).patch(f"/api/v1/gigs/{gig.id}/", {"budget_min": "100"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"budget_min"}
+    gig.refresh_from_db()
+    assert (gig.budget_min, gig.version) == (Decimal("20.00"), 1)
+
+
+def test_empty_edit_changes_nothing(owner, gig):
+    response = client_for(owner).patch(f"/api/v1/gigs/{gig.id}/", {}, format="json")
+    assert response.status_code == 200 and response.json()["version"] == 1

@@ -25,7 +25,10 @@ def _register_and_sign_in(api: APIClient, **body) -> APIClient:
 def test_register_profile_gig_invite_accept_hire_complete_review(moderator):
     anon = APIClient()
     client = _register_and_sign_in(
-        anon, role="client", email="owner@northwind.example", full_name="Nora Owner",
+        anon,
+        role="client",
+        email="owner@northwind.example",
+        full_name="Nora Owner",
         client={"name": "Northwind Retail", "country": "us"},
     )
     freelancer = _register_and_sign_in(anon, role="freelancer", email="ana@freelancer.example", full_name="Ana Costa")
@@ -37,8 +40,12 @@ def test_register_profile_gig_invite_accept_hire_complete_review(moderator):
     response = freelancer.post(
         "/api/v1/freelancers/me/",
         {
-            "display_name": "Ana Costa", "headline": "ML engineer: LLM fine-tuning", "hourly_rate": "120.00",
-            "available_hours_per_week": 30, "timezone": "Europe/Lisbon", "languages": ["en", "pt"],
+            "display_name": "Ana Costa",
+            "headline": "ML engineer: LLM fine-tuning",
+            "hourly_rate": "120.00",
+            "available_hours_per_week": 30,
+            "timezone": "Europe/Lisbon",
+            "languages": ["en", "pt"],
             "skills": [{"name": "llm fine tuning", "level": "expert", "years": 4}, {"name": "PyTorch"}],
         },
         format="json",
@@ -52,9 +59,14 @@ def test_register_profile_gig_invite_accept_hire_complete_review(moderator):
     response = client.post(
         "/api/v1/gigs/",
         {
-            "title": "Fine-tune an open LLM to triage claims", "description": "Classify claim emails.",
-            "budget_type": "hourly", "budget_min": "100", "budget_max": "150", "hours_per_week": 20,
-            "languages": ["en"], "skills": [{"name": "LLM fine-tuning", "min_level": "advanced"}],
+            "title": "Fine-tune an open LLM to triage claims",
+            "description": "Classify claim emails.",
+            "budget_type": "hourly",
+            "budget_min": "100",
+            "budget_max": "150",
+            "hours_per_week": 20,
+            "languages": ["en"],
+            "skills": [{"name": "LLM fine-tuning", "min_level": "advanced"}],
         },
         format="json",
     )

@@ -75,16 +75,31 @@ class World:
 
     def ids(self) -> dict:
         return {
-            "gig": self.gig.id, "gig2": self.gig2.id, "gig3": self.gig3.id, "draft": self.draft.id,
-            "proposal": self.proposal.id, "invitation": self.invitation.id, "engagement": self.engagement.id,
-            "done": self.done.id, "review": self.review.id, "report": self.report.id, "client_a": self.client_a.id,
-            "profile_f": self.f.id, "profile_g": self.g.id, "skill": self.skill.id, "f_email": self.f.user.email,
+            "gig": self.gig.id,
+            "gig2": self.gig2.id,
+            "gig3": self.gig3.id,
+            "draft": self.draft.id,
+            "proposal": self.proposal.id,
+            "invitation": self.invitation.id,
+            "engagement": self.engagement.id,
+            "done": self.done.id,
+            "review": self.review.id,
+            "report": self.report.id,
+            "client_a": self.client_a.id,
+            "profile_f": self.f.id,
+            "profile_g": self.g.id,
+            "skill": self.skill.id,
+            "f_email": self.f.user.email,
         }
 
     def api(self, actor: str) -> APIClient:
         user = {
-            "anon": None, "freelancer": self.f.user, "other_freelancer": self.g.user, "client": self.client_user,
-            "other_client": self.other_client_user, "moderator": self.moderator_user,
+            "anon": None,
+            "freelancer": self.f.user,
+            "other_freelancer": self.g.user,
+            "client": self.client_user,
+            "other_client": self.other_client_user,
+            "moderator": self.moderator_user,
         }[actor]
         return APIClient() if user is None else client_for(user)
 
@@ -104,8 +119,13 @@ NOBODY_ELSE = {"other_freelancer": 404, "other_client": 404, "moderator": 404}
 # (method, route, url, body, expected status per actor)
 CASES = [
     # accounts
-    ("POST", "auth/register/", "auth/register/",
-     {"role": "freelancer", "email": "new@example.com", "password": "a-long-unusual-pass-42"}, _all(202)),
+    (
+        "POST",
+        "auth/register/",
+        "auth/register/",
+        {"role": "freelancer", "email": "new@example.com", "password": "a-long-unusual-pass-42"},
+        _all(202),
+    ),
     ("POST", "auth/token/", "auth/token/", {"email": "{f_email}", "password": PASSWORD}, _all(201)),
     ("POST", "auth/token/revoke/", "auth/token/revoke/", {}, _authed(204)),
     ("GET", "me/", "me/", None, _authed(200)),
@@ -119,8 +139,13 @@ CASES = [
     ("GET", "freelancers/{pk}/", "freelancers/{profile_f}/", None, _all(200)),
     ("GET", "freelancers/me/", "freelancers/me/", None, _authed(404, freelancer=200, other_freelancer=200)),
     ("POST", "freelancers/me/", "freelancers/me/", PROFILE, _authed(403, freelancer=409, other_freelancer=409)),
-    ("PATCH", "freelancers/me/", "freelancers/me/", {"headline": "New"},
-     _authed(404, freelancer=200, other_freelancer=200)),
+    (
+        "PATCH",
+        "freelancers/me/",
+        "freelancers/me/",
+        {"headline": "New"},
+        _authed(404, freelancer=200, other_freelancer=200),
+    ),
     # clients
     ("GET", "clients/{pk}/", "clients/{client_a}/", None, _authed(404, client=200)),
     ("PATCH", "clients/{pk}/", "clients/{client_a}/", {"name": "Renamed"}, _authed(404, client=200)),
@@ -139,40 +164,66 @@ CASES = [
     # proposals
     ("GET", "proposals/", "proposals/", None, _authed(200)),
     ("GET", "proposals/{pk}/", "proposals/{proposal}/", None, _authed(404, client=200, freelancer=200)),
-    ("POST", "proposals/", "proposals/", {"gig": "{gig2}", "cover_letter": "Hello", "proposed_rate": "30"},
-     _authed(403, freelancer=201, other_freelancer=201)),
-    ("POST", "proposals/{pk}/shortlist/", "proposals/{proposal}/shortlist/", None,
-     _authed(403, **NOBODY_ELSE, client=200)),
-    ("POST", "proposals/{pk}/decline/", "proposals/{proposal}/decline/", None,
-     _authed(403, **NOBODY_ELSE, client=200)),
-    ("POST", "proposals/{pk}/withdraw/", "proposals/{proposal}/withdraw/", None,
-     _authed(403, **NOBODY_ELSE, freelancer=200)),
+    (
+        "POST",
+        "proposals/",
+        "proposals/",
+        {"gig": "{gig2}", "cover_letter": "Hello", "proposed_rate": "30"},
+        _authed(403, freelancer=201, other_freelancer=201),
+    ),
+    (
+        "POST",
+        "proposals/{pk}/shortlist/",
+        "proposals/{proposal}/shortlist/",
+        None,
+        _authed(403, **NOBODY_ELSE, client=200),
+    ),
+    ("POST", "proposals/{pk}/decline/", "proposals/{proposal}/decline/", None, _authed(403, **NOBODY_ELSE, client=200)),
+    (
+        "POST",
+        "proposals/{pk}/withdraw/",
+        "proposals/{proposal}/withdraw/",
+        None,
+        _authed(403, **NOBODY_ELSE, freelancer=200),
+    ),
     ("POST", "proposals/{pk}/hire/", "proposals/{proposal}/hire/", None, _authed(403, **NOBODY_ELSE, client=201)),
     # invitations
     ("GET", "invitations/", "invitations/", None, _authed(200)),
     ("GET", "invitations/{pk}/", "invitations/{invitation}/", None, _authed(404, client=200, freelancer=200)),
-    ("POST", "invitations/", "invitations/", {"gig": "{gig2}", "freelancer": "{profile_g}"},
-     _authed(403, client=201)),
-    ("POST", "invitations/{pk}/accept/", "invitations/{invitation}/accept/", {},
-     _authed(403, **NOBODY_ELSE, freelancer=201)),
-    ("POST", "invitations/{pk}/decline/", "invitations/{invitation}/decline/", None,
-     _authed(403, **NOBODY_ELSE, freelancer=200)),
+    ("POST", "invitations/", "invitations/", {"gig": "{gig2}", "freelancer": "{profile_g}"}, _authed(403, client=201)),
+    (
+        "POST",
+        "invitations/{pk}/accept/",
+        "invitations/{invitation}/accept/",
+        {},
+        _authed(403, **NOBODY_ELSE, freelancer=201),
+    ),
+    (
+        "POST",
+        "invitations/{pk}/decline/",
+        "invitations/{invitation}/decline/",
+        None,
+        _authed(403, **NOBODY_ELSE, freelancer=200),
+    ),
     # engagements
     ("GET", "engagements/", "engagements/", None, _authed(200)),
     ("GET", "engagements/{pk}/", "engagements/{engagement}/", None, _authed(404, client=200, freelancer=200)),
     # both sides may complete: the client goes first, so the freelancer then finds it completed (409)
-    ("POST", "engagements/{pk}/complete/", "engagements/{engagement}/complete/", None,
-     _authed(404, client=200, freelancer=409)),
+    (
+        "POST",
+        "engagements/{pk}/complete/",
+        "engagements/{engagement}/complete/",
+        None,
+        _authed(404, client=200, freelancer=409),
+    ),
     # reviews
     ("GET", "reviews/", "reviews/", None, _all(200)),
     ("GET", "reviews/{pk}/", "reviews/{review}/", None, _all(200)),
-    ("POST", "reviews/", "reviews/", {"engagement": "{done}", "rating": 4},
-     _authed(400, client=201, freelancer=201)),
+    ("POST", "reviews/", "reviews/", {"engagement": "{done}", "rating": 4}, _authed(400, client=201, freelancer=201)),
     # reports
     ("GET", "reports/", "reports/", None, _authed(200)),
     ("GET", "reports/{pk}/", "reports/{report}/", None, _authed(404, freelancer=200)),
-    ("POST", "reports/", "reports/", {"target_type": "gig", "target_id": "{gig2}", "reason": "spam"},
-     _authed(201)),
+    ("POST", "reports/", "reports/", {"target_type": "gig", "target_id": "{gig2}", "reason": "spam"}, _authed(201)),
     # matching (added when merging the matching branch: its routes must be covered here too)
     ("GET", "gigs/<int:gig_id>/matches/", "gigs/{gig}/matches/", None, _authed(404, client=200)),
     ("POST", "gigs/<int:gig_id>/matches/refresh", "gigs/{gig}/matches/refresh", None, _authed(404, client=202)),
@@ -249,7 +300,7 @@ def _api_routes():
                     cls = callback.view_class
                     methods = {m.upper() for m in cls.http_method_names if hasattr(cls, m) and m != "options"}
                 for method in methods - {"HEAD"}:  # HEAD mirrors GET
-                    found.add((method, route[len("api/v1/"):]))
+                    found.add((method, route[len("api/v1/") :]))
 
     walk(resolver.url_patterns, "")
     return found

@@ -39,8 +39,16 @@ def market():
     return client_for(owner)
 
 
-ENDPOINTS = ["/api/v1/freelancers/", "/api/v1/gigs/", "/api/v1/skills/", "/api/v1/proposals/",
-             "/api/v1/invitations/", "/api/v1/engagements/", "/api/v1/reviews/", "/api/v1/reports/"]
+ENDPOINTS = [
+    "/api/v1/freelancers/",
+    "/api/v1/gigs/",
+    "/api/v1/skills/",
+    "/api/v1/proposals/",
+    "/api/v1/invitations/",
+    "/api/v1/engagements/",
+    "/api/v1/reviews/",
+    "/api/v1/reports/",
+]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
