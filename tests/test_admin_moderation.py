@@ -188,6 +188,7 @@ def test_gig_page_shows_latest_match_run_with_explanations(staff):
     page = staff.get(reverse("admin:marketplace_gig_change", args=[gig.pk])).content.decode()
     assert "Top Candidate" in page and "0.873" in page and "Covers 3 of 3 required skills" in page
     assert "semantic 0.91" in page
+    assert reverse("admin:matching_matchrun_change", args=[run.pk]) in page
 
 
 def test_recompute_and_reembed_actions_announce_to_matching(staff, django_capture_on_commit_callbacks):

@@ -18,7 +18,9 @@ def latest_match_run_html(gig: Gig) -> str:
     if run is None:
         return "No match run yet. Use the “Recompute matches” action to schedule one."
     header = format_html(
-        "<p>Run #{} — <strong>{}</strong>, {} strategy, scheduled {} by “{}”{}; {} candidate(s){}.</p>",
+        '<p><a href="{}">Run #{}</a> — <strong>{}</strong>, {} strategy, scheduled {} by “{}”{}; '
+        "{} candidate(s){}.</p>",
+        reverse("admin:matching_matchrun_change", args=[run.pk]),
         run.pk,
         run.get_status_display(),
         run.strategy,
