@@ -283,6 +283,9 @@ class ReportAdmin(NoDeleteMixin, admin.ModelAdmin):
     inlines = [AuditTrailInline]
     actions = [dismiss_report]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # users file reports through the API (report_create applies the report threshold)
+
     @admin.display(description="target")
     def target_link(self, report: models.Report) -> str:
         return target_link_html(report)
