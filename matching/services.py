@@ -114,10 +114,15 @@ def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], mo
             h = doc.hash_for(view, model.key)
             if existing.get((owner_id, view)) != h:
                 todo.append((owner_id, view, doc.views[view], h))
+    now = timezone.now()
+    # updated_at means "verified current at": the sweep compares it with the owner's updated_at,
+    # so an edit that does not change the text (a new display name) is not re-swept forever.
+    model_cls.objects.filter(**{f"{owner_field}__in": list(docs), "model_version": model.version}).update(
+        updated_at=now
+    )
     if not todo:
         return 0
     vectors = get_encoder().encode([t[2] for t in todo])
-    now = timezone.now()
     rows = [
         model_cls(
             **{owner_field: owner_id},

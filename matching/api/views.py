@@ -161,8 +161,8 @@ class RecommendedGigsView(APIView):
 
     @extend_schema(
         summary="Published gigs ranked for the requesting freelancer",
-        responses=inline_serializer(  # paginated by MatchPagination, so not a bare list
-            "PaginatedRecommendedGigs",
+        responses=inline_serializer(
+            "RecommendedGigPage",
             {
                 "count": serializers.IntegerField(),
                 "next": serializers.URLField(allow_null=True),

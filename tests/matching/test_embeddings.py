@@ -22,8 +22,17 @@ def test_embedding_task_is_idempotent(encoder, make_freelancer):
     assert second == 0  # same document and model: nothing re-encoded
     assert set(rows) == {EmbeddingView.FULL, EmbeddingView.SKILLS}
     assert {e.model_name for e in rows.values()} == {"all-MiniLM-L6-v2"}
-    after = {e.view: e.updated_at for e in FreelancerEmbedding.objects.filter(profile=profile)}
-    assert after == {v: e.updated_at for v, e in rows.items()}
+    after = {e.view: e for e in FreelancerEmbedding.objects.filter(profile=profile)}
+    assert {v: (e.id, e.content_hash, list(e.embedding)) for v, e in after.items()} == {
+        v: (e.id, e.content_hash, list(e.embedding)) for v, e in rows.items()
+    }
+
+    # An edit that leaves the document unchanged encodes nothing and is not swept again and again.
+    profile.display_name = "Another name"
+    profile.save()
+    assert profile.id in stale_profile_ids()
+    assert tasks.embed_freelancers.apply(args=[[profile.id]]).get() == 0
+    assert profile.id not in stale_profile_ids()
     assert FreelancerDocument.objects.get(profile=profile).search_vector
 
 

@@ -37,7 +37,9 @@ class Command(BaseCommand):
             raise CommandError("--top must be between 1 and 200")
         original = connection.settings_dict["NAME"]
         temp_name = f"matchwork_eval_{uuid.uuid4().hex[:12]}"
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = temp_name
+        test_settings = connection.settings_dict.setdefault("TEST", {})
+        previous_test_name = test_settings.get("NAME")
+        test_settings["NAME"] = temp_name
         self.stderr.write(f"creating throwaway database {temp_name}")
         started = time.monotonic()
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                 rankings = self._load_and_rank(data, strategy=strategy, top=top)
         finally:
             connection.creation.destroy_test_db(original, verbosity=0, keepdb=False)
+            test_settings["NAME"] = previous_test_name
             self.stderr.write(f"dropped {temp_name}")
         out.write_text(json.dumps({"strategy": strategy, "k": top, "rankings": rankings}, indent=1) + "\n")
         self.stdout.write(
