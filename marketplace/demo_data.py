@@ -8,7 +8,8 @@ from django.db import transaction
 
 from accounts.models import User
 from marketplace import services
-from marketplace.models import Client, FreelancerProfile, Gig
+from marketplace.models import Client, FreelancerProfile, Gig, ModerationStatus
+from marketplace.moderation.decisions import content_approve
 from marketplace.services import SkillClaim, SkillNeed
 
 DEMO_PASSWORD = "matchwork-demo-2026"
@@ -142,8 +143,9 @@ def load_demo_data(freelancers: int = 50, seed: int = 7) -> dict[str, int]:
     """Create the demo marketplace once; a second call changes nothing (idempotent by email)."""
     rng = random.Random(seed)
     created = {"clients": 0, "freelancers": 0, "gigs": 0}
-    if not User.objects.filter(email=ADMIN_EMAIL).exists():
-        User.objects.create_superuser(ADMIN_EMAIL, ADMIN_PASSWORD, full_name="Demo Moderator")
+    moderator = User.objects.filter(email=ADMIN_EMAIL).first()
+    if moderator is None:
+        moderator = User.objects.create_superuser(ADMIN_EMAIL, ADMIN_PASSWORD, full_name="Demo Moderator")
 
     clients = []
     for name, country, email in CLIENTS:
@@ -186,6 +188,10 @@ def load_demo_data(freelancers: int = 50, seed: int = 7) -> dict[str, int]:
             min_overlap_hours=2, languages=languages,
             skills=[SkillNeed(name=n, required=r, min_level=lvl) for n, r, lvl in needs],
         )
-        services.gig_publish(gig=gig, by=owner)
+        gig = services.gig_publish(gig=gig, by=owner)
+        if gig.moderation_status == ModerationStatus.PENDING:
+            # New demo clients' first gigs wait for review under the moderation policy; the demo
+            # moderator approves them so the demo has public gigs (each approval is in the audit trail).
+            content_approve(target=gig, by=moderator, reason="Demo data: reviewed at seeding")
         created["gigs"] += 1
     return created

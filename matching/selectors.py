@@ -66,3 +66,13 @@ def match_entry_for(*, gig: Gig, freelancer: FreelancerProfile) -> MatchEntry | 
     if result is None:
         return None
     return MatchEntry(run_id=run.id, rank=result.rank, score=result.score)
+
+
+def match_run_latest(*, gig_id: int) -> MatchRun | None:
+    """The gig's newest run whatever its status (staff see pending and failed runs too), results preloaded."""
+    return (
+        MatchRun.objects.filter(gig_id=gig_id)
+        .prefetch_related("results__freelancer")
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -215,12 +215,15 @@ class GigOutput(serializers.ModelSerializer):
             "skills",
             "status",
             "moderation_status",
+            "moderation_reason",
             "published_at",
             "closed_at",
             "version",
             "created_at",
             "updated_at",
         ]
+        # moderation_reason: why a moderator rejected or hid the gig, or why it waits for review; only the
+        # client's members ever see a non-public gig, and a public (approved) gig's reason is empty.
         read_only_fields = fields
 
 
