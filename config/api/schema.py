@@ -2,7 +2,6 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-
 from rest_framework import serializers
 
 from config.api.errors import ErrorSerializer
@@ -32,8 +31,9 @@ class MatchworkAutoSchema(AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if isinstance(field, serializers.URLField) and field.allow_blank and schema.get("format") == "uri":
-            del schema["format"]  # "" (no website) is a valid value, and not a URI
+        blank_allowed = getattr(field, "allow_blank", False) or field.read_only
+        if isinstance(field, serializers.URLField) and blank_allowed and schema.get("format") == "uri":
+            del schema["format"]  # "" (no website) is a valid stored value, and not a URI
         return schema
 
     def _get_filter_parameters(self):

@@ -89,6 +89,8 @@ class Stack:
             DB_CONNECT_TIMEOUT="2",
             DB_CONN_MAX_AGE="0",
             PYTHONUNBUFFERED="1",
+            # the scenarios are about faults, not moderation: a new client's gigs go live on publish
+            MODERATION_NEW_CLIENT_GIGS="0",
         )
         env.update(extra)
         return env

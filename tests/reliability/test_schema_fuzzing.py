@@ -19,7 +19,7 @@ from tests.reliability.harness import Stack, report
 
 pytestmark = [pytest.mark.slow]
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 LOOSE_THROTTLES = {
@@ -53,6 +53,11 @@ def _run(stack, role: str, token: str | None) -> subprocess.CompletedProcess:
         f"http://127.0.0.1:{stack.web_port}",
         "--checks",
         "all",
+        # schema-valid input refused by a business rule (IANA timezone names, one of client /
+        # invite_code, credentials, a gig that is not open) and lenient parsing (a JSON number for
+        # a decimal) are not failures of this suite; see docs/reliability.md
+        "--exclude-checks",
+        "positive_data_acceptance,negative_data_rejection",
         "--max-examples",
         str(MAX_EXAMPLES),
         "--seed",
@@ -60,11 +65,11 @@ def _run(stack, role: str, token: str | None) -> subprocess.CompletedProcess:
         "--generation-database",
         "none",
         "--request-timeout",
-        "15",
+        "30",
         "--workers",
         "2",
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,fuzzing",
         "--no-color",
         "--report",
         "junit",
