@@ -27,13 +27,11 @@ class MatchworkAutoSchema(AutoSchema):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if direction == "request" and isinstance(serializer, StrictInputSerializer):
             schema["additionalProperties"] = False  # undeclared fields are a 400, not ignored
-        return schema
-
-    def _map_serializer_field(self, field, direction, bypass_extensions=False):
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        blank_allowed = getattr(field, "allow_blank", False) or field.read_only
-        if isinstance(field, serializers.URLField) and blank_allowed and schema.get("format") == "uri":
-            del schema["format"]  # "" (no website) is a valid stored value, and not a URI
+        properties = schema.get("properties", {})
+        for name, field in getattr(serializer, "fields", {}).items():
+            # "" (no website) is a valid stored value, and not a URI
+            if isinstance(field, serializers.URLField) and properties.get(name, {}).get("format") == "uri":
+                del properties[name]["format"]
         return schema
 
     def _get_filter_parameters(self):
