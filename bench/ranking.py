@@ -67,7 +67,9 @@ class Reference:
                 [model_version],
             )
             for pid, view, emb in c.fetchall():
-                self.vectors[index[pid], 0 if view == "full" else 1] = emb.to_numpy() if hasattr(emb, "to_numpy") else emb
+                self.vectors[index[pid], 0 if view == "full" else 1] = (
+                    emb.to_numpy() if hasattr(emb, "to_numpy") else emb
+                )
         self.flat = self.vectors.reshape(-1, 384)
 
     def mask(self, spec) -> np.ndarray:
@@ -118,6 +120,7 @@ class Stages:
             "query_vectors",
             "load_facts",
             "load_vectors",
+            "semantic_similarities",
             "attach_skill_relations",
             "marketplace_mean_rating",
             "score_candidate",
@@ -174,12 +177,11 @@ def relation_sizes() -> dict[str, float]:
 
 
 def bench_size(size: int, gigs: int, repeat: int) -> dict:
+    from bench.synthetic import freelancer_count, seed_freelancers, seed_gigs
     from marketplace.models import Gig
     from matching.encoder import active_model
     from matching.ranking import rank_freelancers, spec_from_gig
     from matching.ranking.service import query_vectors
-
-    from bench.synthetic import freelancer_count, seed_freelancers, seed_gigs
 
     t = time.monotonic()
     seeding = seed_freelancers(size)
@@ -192,8 +194,10 @@ def bench_size(size: int, gigs: int, repeat: int) -> dict:
     queries = [query_vectors(s) for s in specs]
     t = time.monotonic()
     ref = Reference(model.version)
-    print(f"reference: {ref.flat.shape[0]:,} vectors ({ref.flat.nbytes / 2**20:.0f} MiB) loaded in "
-          f"{time.monotonic() - t:.1f}s")
+    print(
+        f"reference: {ref.flat.shape[0]:,} vectors ({ref.flat.nbytes / 2**20:.0f} MiB) loaded in "
+        f"{time.monotonic() - t:.1f}s"
+    )
 
     from tqdm import tqdm
 
@@ -264,8 +268,10 @@ def main() -> None:
     info = machine()
     print_machine(info)
     results = [bench_size(int(s), args.gigs, args.repeat) for s in args.sizes.split(",")]
-    print("\n| freelancers | engine p50 / p95 / p99 ms | numpy ref p50 / p95 ms | ratio p95 | recall@20 (cand / dense) "
-          "| vectors+HNSW MiB | DB MiB |")
+    print(
+        "\n| freelancers | engine p50 / p95 / p99 ms | numpy ref p50 / p95 ms | ratio p95 | recall@20 (cand / dense) "
+        "| vectors+HNSW MiB | DB MiB |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in results:
         e, ref = r["engine_ms"], r["reference_ms"]
