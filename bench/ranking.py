@@ -176,7 +176,7 @@ def relation_sizes() -> dict[str, float]:
     return out
 
 
-def bench_size(size: int, gigs: int, repeat: int) -> dict:
+def bench_size(size: int, gigs: int, repeat: int, warmup: int | None = None) -> dict:
     from bench.synthetic import freelancer_count, seed_freelancers, seed_gigs
     from marketplace.models import Gig
     from matching.encoder import active_model
@@ -201,7 +201,7 @@ def bench_size(size: int, gigs: int, repeat: int) -> dict:
 
     from tqdm import tqdm
 
-    for spec in tqdm(specs, desc="warm-up", unit="gig"):
+    for spec in tqdm(specs[:warmup], desc="warm-up", unit="gig"):
         rank_freelancers(spec, strategy="hybrid", limit=20)
 
     engine_ms, ref_ms, recall_all, recall_dense, filtered = [], [], [], [], []
@@ -259,6 +259,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated freelancer counts, ascending")
     parser.add_argument("--gigs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=1, help="timed passes over the gigs")
+    parser.add_argument("--warmup", type=int, default=None, help="gigs ranked untimed first (default: all)")
     parser.add_argument("--json", default=str(OUT / "ranking.json"))
     args = parser.parse_args()
     setup_django()
@@ -267,7 +268,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     info = machine()
     print_machine(info)
-    results = [bench_size(int(s), args.gigs, args.repeat) for s in args.sizes.split(",")]
+    results = [bench_size(int(s), args.gigs, args.repeat, args.warmup) for s in args.sizes.split(",")]
     print(
         "\n| freelancers | engine p50 / p95 / p99 ms | numpy ref p50 / p95 ms | ratio p95 | recall@20 (cand / dense) "
         "| vectors+HNSW MiB | DB MiB |"
