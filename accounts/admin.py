@@ -2,6 +2,19 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import AuthToken, User
+from marketplace.admin.actions import AuditTrailInline, reason_action
+from marketplace.moderation import decisions
+
+suspend = reason_action(
+    name="suspend",
+    description="Suspend (sign out everywhere, hide profile and gigs)",
+    apply=lambda obj, by, reason: decisions.user_suspend(user=obj, by=by, reason=reason),
+)
+unsuspend = reason_action(
+    name="unsuspend",
+    description="Lift suspension",
+    apply=lambda obj, by, reason: decisions.user_unsuspend(user=obj, by=by, reason=reason),
+)
 
 
 @admin.register(User)
@@ -10,7 +23,8 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["email", "full_name", "role", "is_suspended", "is_staff", "date_joined"]
     list_filter = ["role", "is_suspended", "is_staff", "is_active"]
     search_fields = ["email", "full_name"]
-    readonly_fields = ["date_joined", "last_login", "suspended_at"]
+    # Suspension changes only through the audited actions.
+    readonly_fields = ["date_joined", "last_login", "is_suspended", "suspended_reason", "suspended_at"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name", "role")}),
@@ -19,6 +33,12 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
+    inlines = [AuditTrailInline]
+    actions = [suspend, unsuspend]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Moderators suspend; only a superuser may delete an account (e.g. an erasure request).
+        return request.user.is_superuser
 
 
 @admin.register(AuthToken)

@@ -281,11 +281,9 @@ def down(which: list[str] | None = None) -> None:
 
 def status() -> dict:
     return {
-        "database": (os.environ.get("DATABASE_URL")
-        and "configured (DATABASE_URL)")
+        "database": (os.environ.get("DATABASE_URL") and "configured (DATABASE_URL)")
         or f"embedded {default_database_url()} running={EmbeddedPostgres().is_running()}",
-        "redis": (os.environ.get("REDIS_URL")
-        and "configured (REDIS_URL)")
+        "redis": (os.environ.get("REDIS_URL") and "configured (REDIS_URL)")
         or f"embedded {default_redis_url()} running={EmbeddedRedis().is_running()}",
     }
 

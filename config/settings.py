@@ -274,3 +274,11 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# --------------------------------------------------------------------------- moderation
+# Words or phrases that send a gig or profile to review (case-insensitive, whole words), comma-separated.
+MODERATION_BANNED_TERMS = env.list("MODERATION_BANNED_TERMS", default=[])
+# This many open reports on a gig or profile take it out of public view until a moderator decides.
+MODERATION_REPORT_THRESHOLD = env.int("MODERATION_REPORT_THRESHOLD", default=3)
+# A client's gigs are reviewed until this many of its gigs have been approved; 0 trusts every client.
+MODERATION_NEW_CLIENT_GIGS = env.int("MODERATION_NEW_CLIENT_GIGS", default=1)

@@ -401,3 +401,85 @@ class Report(TimeStamped):
 
     def __str__(self) -> str:
         return f"Report #{self.pk} on {self.target_type.model} {self.target_id}: {self.reason} ({self.status})"
+
+
+# --------------------------------------------------------------------------- moderation
+
+
+class ModerationAction(models.Model):
+    """One line of the moderation audit trail: who did what to which object, when and why.
+
+    Written by ``marketplace.moderation`` for every decision, by a moderator or by the automatic
+    policy (``moderator`` is then empty). Rows are never edited or deleted; ``before`` and ``after``
+    hold the moderated fields as they were and became.
+    """
+
+    class Action(models.TextChoices):
+        AUTO_APPROVE = "auto_approve", "Approved automatically"
+        AUTO_HOLD = "auto_hold", "Held for review by policy"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        HIDE = "hide", "Hidden"
+        SUSPEND = "suspend", "User suspended"
+        UNSUSPEND = "unsuspend", "User reinstated"
+        DISMISS_REPORT = "dismiss_report", "Report dismissed"
+        RESOLVE_REPORT = "resolve_report", "Report actioned"
+        SKILL_APPROVE = "skill_approve", "Skill approved"
+        SKILL_MERGE = "skill_merge", "Skill merged"
+        SKILL_RENAME = "skill_rename", "Skill renamed"
+        SKILL_RECATEGORISE = "skill_recategorise", "Skill recategorised"
+        REEMBED = "reembed", "Re-embedding requested"
+        REMATCH = "rematch", "Match recompute requested"
+
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="moderation_actions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    target_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("target_type", "target_id")
+    target_repr = models.CharField(max_length=200, help_text="What the target was called at the time")
+    reason = models.TextField(max_length=2000)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
+        verbose_name = "moderation decision"
+        verbose_name_plural = "Moderation audit trail"
+
+    def __str__(self) -> str:
+        who = self.moderator.email if self.moderator_id else "policy"
+        return f"{self.get_action_display()} {self.target_repr} by {who}"
+
+
+# Proxies that give the admin its moderation queues (no tables of their own).
+
+
+class GigReviewQueue(Gig):
+    """Admin queue: published gigs waiting for a moderator's review."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "gig pending review"
+        verbose_name_plural = "Queue: gigs pending review"
+
+
+class ReportedItem(Report):
+    """Admin queue: open reports grouped by the object they are about (one row per reported object)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "reported item"
+        verbose_name_plural = "Queue: open reports by item"
+
+
+class SkillReviewQueue(Skill):
+    """Admin queue: skills created from free text that a moderator has not reviewed yet."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "unreviewed skill"
+        verbose_name_plural = "Queue: unreviewed skills"

@@ -5,7 +5,10 @@ import sys
 
 
 def _settings_value(env: dict, expr: str) -> str:
-    code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; from django.conf import settings; print({expr})"
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; "
+        f"from django.conf import settings; print({expr})"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
@@ -18,8 +21,12 @@ def test_default_urls_are_embedded_on_loopback():
 
 
 def test_configured_urls_win():
-    env = {"PATH": "/usr/bin:/bin", "MATCHWORK_TESTING": "1",
-           "DATABASE_URL": "postgres://u:p@db.internal:5433/mw", "REDIS_URL": "redis://cache.internal:6380/2"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MATCHWORK_TESTING": "1",
+        "DATABASE_URL": "postgres://u:p@db.internal:5433/mw",
+        "REDIS_URL": "redis://cache.internal:6380/2",
+    }
     assert _settings_value(env, "settings.DATABASES['default']['HOST']") == "db.internal"
     assert _settings_value(env, "settings.CELERY_BROKER_URL") == "redis://cache.internal:6380/2"
 

@@ -11,6 +11,7 @@ from django.utils import timezone as tz
 from accounts.models import User
 from config.errors import InvalidInput, InvalidTransition, NotAllowed, StaleVersion
 from marketplace.models import Client, Gig
+from marketplace.moderation import policy as moderation_policy
 from marketplace.selectors import is_client_member
 from marketplace.services._events import gig_changed_on_commit
 from marketplace.services.skills import SkillNeed, gig_skills_replace
@@ -118,6 +119,8 @@ def gig_update(
         gig_skills_replace(gig, skills)
     gig.version += 1
     gig.save(update_fields=[*fields, "version", "updated_at"])
+    if gig.status == Gig.Status.PUBLISHED:
+        moderation_policy.gig_screen(gig=gig, edited=True)  # an edit can send a public gig back to review
     gig_changed_on_commit(gig)
     return gig
 
@@ -132,6 +135,7 @@ def gig_publish(*, gig: Gig, by: User) -> Gig:
     gig.published_at = tz.now()
     gig.version += 1
     gig.save(update_fields=["status", "published_at", "version", "updated_at"])
+    moderation_policy.gig_screen(gig=gig)  # approved at once, or pending review (not public)
     gig_changed_on_commit(gig)
     return gig
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from config.errors import AlreadyExists, NotAllowed, StaleVersion
 from marketplace.models import FreelancerProfile
+from marketplace.moderation import policy as moderation_policy
 from marketplace.services._events import profile_changed_on_commit
 from marketplace.services.skills import SkillClaim, profile_skills_replace
 
@@ -62,6 +63,7 @@ def freelancer_profile_create(
     except IntegrityError:
         raise AlreadyExists("You already have a profile; edit it instead.", code="profile_exists") from None
     profile_skills_replace(profile, skills)
+    moderation_policy.profile_screen(profile=profile, created=True)  # public at once, or pending review
     profile_changed_on_commit(profile)
     return profile
 
@@ -99,5 +101,6 @@ def freelancer_profile_update(
         profile_skills_replace(profile, skills)
     profile.version += 1
     profile.save(update_fields=[*fields, "version", "updated_at"])
+    moderation_policy.profile_screen(profile=profile)  # an edit can send a public profile back to review
     profile_changed_on_commit(profile)
     return profile

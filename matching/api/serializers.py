@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from marketplace.models import FreelancerProfile, Gig, SkillLevel
@@ -93,6 +94,7 @@ class RecommendedGigSerializer(serializers.Serializer):
     explanation = serializers.DictField()
 
 
+@extend_schema_serializer(component_name="TalentSkillNeedInput")  # marketplace has a SkillNeedInput too
 class SkillNeedInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, trim_whitespace=True)
     required = serializers.BooleanField(default=True)

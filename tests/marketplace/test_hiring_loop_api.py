@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from marketplace.models import Engagement, FreelancerProfile, Gig, Invitation, Proposal, Review, Skill
+from marketplace.moderation.decisions import content_approve
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-and-unusual-passphrase-42"
@@ -21,7 +22,7 @@ def _register_and_sign_in(api: APIClient, **body) -> APIClient:
     return signed_in
 
 
-def test_register_profile_gig_invite_accept_hire_complete_review():
+def test_register_profile_gig_invite_accept_hire_complete_review(moderator):
     anon = APIClient()
     client = _register_and_sign_in(
         anon,
@@ -75,6 +76,10 @@ def test_register_profile_gig_invite_accept_hire_complete_review():
     assert anon.get(f"/api/v1/gigs/{gig['id']}/").status_code == 404  # drafts are private
     response = client.post(f"/api/v1/gigs/{gig['id']}/publish/")
     assert response.status_code == 200 and response.json()["status"] == "published"
+    # A new client's first gig waits for a moderator (moderation policy, issue 7) before it is public.
+    assert response.json()["moderation_status"] == "pending"
+    assert gig["id"] not in [g["id"] for g in anon.get("/api/v1/gigs/").json()["results"]]
+    content_approve(target=Gig.objects.get(pk=gig["id"]), by=moderator, reason="Looks legitimate")
     assert gig["id"] in [g["id"] for g in anon.get("/api/v1/gigs/").json()["results"]]
 
     # the freelancer shows up in the public directory by skill; the client invites them
