@@ -12,13 +12,15 @@ TEST_QUEUE ?= matchwork-test
 TEST_ENV := MATCHWORK_TESTING=1 CELERY_QUEUE=$(TEST_QUEUE) CACHE_KEY_PREFIX=$(TEST_QUEUE) \
 	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 
-.PHONY: run test install install-dev lint format migrate demo stop status clean-data help eval
+.PHONY: run test install install-dev lint format migrate demo stop status clean-data help eval \
+	bench-ranking bench-embed bench-api bench-drop
 
 help:
 	@echo "make run      - install, start embedded servers if needed, migrate, load demo data, serve on :8000"
 	@echo "make test     - install test deps and run the whole suite against real PostgreSQL+pgvector and Redis"
 	@echo "make lint     - ruff check + format check"
 	@echo "make eval     - rank ../shared/eval/dev.json with lexical, dense and hybrid (throwaway DB) and score them"
+	@echo "make bench-ranking / bench-embed / bench-api - benchmarks on a separate database (docs/benchmarks.md)"
 	@echo "make stop     - stop the embedded PostgreSQL and Redis of this checkout"
 
 $(PY):
@@ -75,3 +77,25 @@ stop: install
 
 clean-data: stop
 	rm -rf .data
+
+# Benchmarks (docs/benchmarks.md): print figures, never pass/fail. They run on their own database
+# (BENCH_DB) of the embedded or configured server, with production settings (DEBUG off).
+BENCH_DB ?= matchwork_bench
+BENCH_ENV := EMBEDDED_PG_DB=$(BENCH_DB) DJANGO_DEBUG=0 \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-secret-$$(hostname)-not-for-production} CELERY_QUEUE=matchwork-bench
+BENCH_SIZES ?= 10000,100000
+BENCH_ARGS ?=
+
+bench-ranking: install
+	$(BENCH_ENV) $(PY) -m config.embedded run -- $(PY) -m bench.ranking --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+
+bench-embed: install
+	$(BENCH_ENV) $(PY) -m config.embedded run -- $(PY) -m bench.embed $(BENCH_ARGS)
+
+bench-api: install
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(BENCH_ENV) $(PY) -m config.embedded run -- $(PY) -m bench.api $(BENCH_ARGS)
+
+# Drop the benchmark database (seeded freelancers included).
+bench-drop: install
+	$(PY) -m config.embedded run -- $(PY) -m bench.drop $(BENCH_DB)

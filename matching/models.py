@@ -38,7 +38,11 @@ class FreelancerDocument(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["search_vector"], name="freelancer_doc_fts")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="freelancer_doc_fts"),
+            # The newest update keys the cached BM25 corpus statistics (ranking.candidates).
+            models.Index(fields=["updated_at"], name="freelancer_doc_updated"),
+        ]
 
     def __str__(self) -> str:
         return f"document of profile {self.profile_id}"

@@ -54,12 +54,17 @@ def run_results(run: MatchRun) -> QuerySet[MatchResult]:
     )
 
 
-def match_entry_for(*, gig: Gig, freelancer: FreelancerProfile) -> MatchEntry | None:
-    """Rank and score the freelancer had in the gig's latest finished match run, if listed.
+def match_entry_for(*, gig: Gig, freelancer: FreelancerProfile, run_id: int | None = None) -> MatchEntry | None:
+    """Rank and score the freelancer had in a finished match run of the gig, if listed.
 
-    The invitation service records these on an invitation sent from a match list.
+    ``run_id`` names the run the client was looking at; without it (or when it is not a finished
+    run of this gig) the latest finished run counts. The invitation service records these on an
+    invitation sent from a match list, so what is stored is what the engine showed, not user input.
     """
-    run = latest_finished_run(gig)
+    run = None
+    if run_id is not None:
+        run = MatchRun.objects.filter(gig=gig, pk=run_id, status=MatchRun.Status.DONE).first()
+    run = run or latest_finished_run(gig)
     if run is None:
         return None
     result = run.results.filter(freelancer=freelancer).only("rank", "score").first()

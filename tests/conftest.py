@@ -38,6 +38,16 @@ def _reset_throttles():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _reset_ranking_caches():
+    """Ranking keeps corpus statistics and the mean rating per process for a minute; every test
+    starts from its own data."""
+    from matching.ranking import reset_caches
+
+    reset_caches()
+    yield
+
+
 def client_for(user) -> APIClient:
     """An API client authenticated the way real clients are: with a token from the service."""
     from accounts.services import token_create

@@ -73,6 +73,34 @@ def browser_page(chromium_executable, monkeypatch):
             browser.close()
 
 
+@pytest.fixture
+def announced():
+    """What the live server announces to matching, recorded instead of enqueued.
+
+    The Celery worker that the matching tests start lives for the whole session; tasks enqueued here
+    would have it write to the database while this transactional test flushes it (a deadlock).
+    """
+    from marketplace import signals
+    from matching import signals as matching_signals
+
+    seen: list[tuple[str, int]] = []
+
+    def record(sender, **kwargs):
+        seen.append(("gig", kwargs["gig_id"]) if "gig_id" in kwargs else ("profile", kwargs["profile_id"]))
+
+    signals.profile_changed.disconnect(dispatch_uid="matching.profile_changed")
+    signals.gig_changed.disconnect(dispatch_uid="matching.gig_changed")
+    signals.profile_changed.connect(record, dispatch_uid="browser-test.profile")
+    signals.gig_changed.connect(record, dispatch_uid="browser-test.gig")
+    try:
+        yield seen
+    finally:
+        signals.profile_changed.disconnect(dispatch_uid="browser-test.profile")
+        signals.gig_changed.disconnect(dispatch_uid="browser-test.gig")
+        signals.profile_changed.connect(matching_signals.on_profile_changed, dispatch_uid="matching.profile_changed")
+        signals.gig_changed.connect(matching_signals.on_gig_changed, dispatch_uid="matching.gig_changed")
+
+
 def _shot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"admin-{name}.png"
@@ -88,19 +116,19 @@ def _public_gig_ids(api) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_moderator_hides_a_reported_gig_and_suspends_its_owner(live_server, browser_page, settings):
+def test_moderator_hides_a_reported_gig_and_suspends_its_owner(live_server, browser_page, settings, announced):
     # Plain http on 127.0.0.1: the session and CSRF cookies must not require TLS here.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     pw, page = browser_page
     try:
-        _moderators_day(live_server.url, pw, page)
+        _moderators_day(live_server.url, pw, page, announced)
     finally:
         # Under Playwright's greenlets the test's ORM calls got their own connection; close it, or the
         # test database cannot be dropped at the end of the session.
         connections.close_all()
 
 
-def _moderators_day(base_url: str, pw, page) -> None:
+def _moderators_day(base_url: str, pw, page, announced: list) -> None:
     """The day itself; the caller closes the database connections it opened."""
     moderator = User.objects.create_superuser("moderator@matchwork.example", PASSWORD, full_name="Mo Derator")
     owner = UserFactory(role="client", email="owner@shady.example", full_name="Shady Owner")
@@ -181,6 +209,9 @@ def _moderators_day(base_url: str, pw, page) -> None:
     response = api.post("/api/v1/auth/token/", data={"email": owner.email, "password": PASSWORD})
     assert response.status in (400, 401, 403), response.text()
 
+    # Matching was told about the hidden gig (twice: hidden, then its owner suspended).
+    assert announced.count(("gig", gig.pk)) == 2
+
     # And in the database: decisions recorded, nothing deleted.
     assert Gig.objects.get(pk=gig.pk).moderation_status == "hidden"
     assert User.objects.get(pk=owner.pk).is_suspended
@@ -196,7 +227,7 @@ def _moderators_day(base_url: str, pw, page) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_moderator_approves_a_new_clients_gig_and_merges_a_typed_skill(live_server, browser_page, settings):
+def test_moderator_approves_a_new_clients_gig_and_merges_a_typed_skill(live_server, browser_page, settings, announced):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     pw, page = browser_page
     try:

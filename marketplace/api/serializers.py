@@ -310,8 +310,13 @@ class InvitationInput(StrictInputSerializer):
     gig = _id_field()
     freelancer = _id_field(help_text="Freelancer profile id.")
     message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    match_rank = serializers.IntegerField(min_value=1, max_value=10000, required=False, allow_null=True)
-    match_score = serializers.FloatField(min_value=-1e6, max_value=1e6, required=False, allow_null=True)
+    match_run = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The match run the client invited from; the rank and score it showed are recorded.",
+    )
 
 
 class InvitationAcceptInput(StrictInputSerializer):

@@ -330,7 +330,9 @@ class InvitationViewSet(MarketplaceViewSet, mixins.ListModelMixin, mixins.Retrie
         data = _validated(s.InvitationInput, request)
         gig = self.find_visible(selectors.gigs_visible_to(request.user), data.pop("gig"), "gig")
         freelancer = self.find_visible(selectors.freelancers_public(), data.pop("freelancer"), "freelancer")
-        invitation = services.invitation_create(gig=gig, freelancer=freelancer, by=request.user, **data)
+        invitation = services.invitation_create(
+            gig=gig, freelancer=freelancer, by=request.user, message=data["message"], match_run_id=data["match_run"]
+        )
         return self.render(self.reload(invitation), status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.InvitationAcceptInput, responses={201: s.ProposalOutput})

@@ -50,9 +50,11 @@ def invitation_create(
     freelancer: FreelancerProfile,
     by: User,
     message: str = "",
-    match_rank: int | None = None,
-    match_score: float | None = None,
+    match_run_id: int | None = None,
 ) -> Invitation:
+    """Invite a freelancer to a gig; when they appear in the gig's match run, record rank and score."""
+    from matching.selectors import match_entry_for
+
     gig = Gig.objects.select_for_update().get(pk=gig.pk)
     _require_gig_member(gig, by)
     _require_open_gig(gig)
@@ -60,6 +62,7 @@ def invitation_create(
         raise InvalidInput("This freelancer cannot be invited.", fields={"freelancer": ["Not found."]})
     if Proposal.objects.filter(gig=gig, freelancer=freelancer).exists():
         raise AlreadyExists("This freelancer has already applied to the gig.")
+    entry = match_entry_for(gig=gig, freelancer=freelancer, run_id=match_run_id)
     try:
         with transaction.atomic():
             return Invitation.objects.create(
@@ -67,8 +70,8 @@ def invitation_create(
                 freelancer=freelancer,
                 invited_by=by,
                 message=message,
-                match_rank=match_rank,
-                match_score=match_score,
+                match_rank=entry.rank if entry else None,
+                match_score=entry.score if entry else None,
             )
     except IntegrityError:
         raise AlreadyExists("This freelancer has already been invited to the gig.") from None

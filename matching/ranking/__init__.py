@@ -3,6 +3,15 @@
 from .service import STRATEGIES, RankedCandidate, RankedGig, rank_freelancers, rank_gigs_for_freelancer
 from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 
+
+def reset_caches() -> None:
+    """Forget the per-process corpus statistics and mean rating (tests; after bulk loads)."""
+    from . import candidates, service
+
+    candidates._corpus = None
+    service._mean_rating.clear()
+
+
 __all__ = [
     "STRATEGIES",
     "GigSpec",
@@ -11,5 +20,6 @@ __all__ = [
     "SkillNeedSpec",
     "rank_freelancers",
     "rank_gigs_for_freelancer",
+    "reset_caches",
     "spec_from_gig",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marketplace.models import SKILL_LEVEL_RANK
@@ -91,7 +92,20 @@ def _offset_hours(tz_name: str, when: datetime) -> float | None:
 
 def timezone_overlap_hours(tz_a: str, tz_b: str, when: datetime | None = None) -> float | None:
     """Hours per day that two local 9:00-17:00 working days overlap (None if a zone is unknown)."""
-    when = when or datetime.now(UTC)
+    if when is None:
+        # Offsets change only at DST transitions: one computation per pair and hour is enough
+        # (every candidate of every ranking asks this).
+        now = datetime.now(UTC)
+        return _overlap_this_hour(tz_a, tz_b, now.replace(minute=0, second=0, microsecond=0))
+    return _overlap(tz_a, tz_b, when)
+
+
+@lru_cache(maxsize=4096)
+def _overlap_this_hour(tz_a: str, tz_b: str, hour: datetime) -> float | None:
+    return _overlap(tz_a, tz_b, hour)
+
+
+def _overlap(tz_a: str, tz_b: str, when: datetime) -> float | None:
     a, b = _offset_hours(tz_a, when), _offset_hours(tz_b, when)
     if a is None or b is None:
         return None

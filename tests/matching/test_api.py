@@ -160,3 +160,34 @@ def test_recommended_gigs_for_the_requesting_freelancer(setting, make_gig):
     client_user = UserFactory(role=User.Role.CLIENT)
     assert _as(client_user).get("/api/v1/freelancers/me/recommended-gigs/").status_code == 404
     assert APIClient().get("/api/v1/freelancers/me/recommended-gigs/").status_code in (401, 403)
+
+
+def test_invitation_from_a_match_records_the_rank_and_score_the_engine_showed(setting, make_freelancer):
+    gig, owner = setting["gig"], setting["owner"]
+    gig.status = "published"
+    gig.save()
+    lead = setting["freelancers"][0]
+    api = _as(owner)
+    run_id = api.post(f"/api/v1/gigs/{gig.id}/matches/refresh").json()["id"]
+    match_run_execute(run_id=run_id)
+    shown = {r["freelancer"]["id"]: r for r in api.get(f"/api/v1/gigs/{gig.id}/matches/").json()["results"]}
+
+    # A client cannot claim a rank or score of its own: those fields are not accepted.
+    forged = {"gig": gig.id, "freelancer": lead.id, "match_rank": 1, "match_score": 99.0}
+    response = api.post("/api/v1/invitations/", forged, format="json")
+    assert response.status_code == 400
+    assert {"match_rank", "match_score"} <= set(response.json()["error"]["fields"])
+
+    response = api.post(
+        "/api/v1/invitations/", {"gig": gig.id, "freelancer": lead.id, "match_run": run_id}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["match_rank"] == shown[lead.id]["rank"] == 1
+    assert response.json()["match_score"] == shown[lead.id]["score"]
+
+    # Someone who joined after the run is invited without a rank.
+    newcomer = make_freelancer(headline="Annotator who joined today", skills=[("CVAT", "advanced")], rate=20)
+    assert newcomer.id not in shown
+    payload = {"gig": gig.id, "freelancer": newcomer.id, "match_run": run_id}
+    response = api.post("/api/v1/invitations/", payload, format="json")
+    assert response.status_code == 201 and response.json()["match_rank"] is None

@@ -1,0 +1,96 @@
+"""Shared by the benchmarks: Django setup on the bench database, machine description, percentiles."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def setup_django() -> None:
+    """Configure Django for a benchmark run (production settings unless the caller set DEBUG)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    import django
+
+    django.setup()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "mean": float("nan")}
+    return {
+        "p50": float(np.percentile(arr, 50)),
+        "p95": float(np.percentile(arr, 95)),
+        "p99": float(np.percentile(arr, 99)),
+        "mean": float(arr.mean()),
+    }
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    info = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "python": platform.python_version(),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    try:
+        from django.db import connection
+
+        with connection.cursor() as c:
+            c.execute("SHOW server_version")
+            info["postgresql"] = c.fetchone()[0]
+            c.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = c.fetchone()
+            info["pgvector"] = row[0] if row else "?"
+    except Exception:  # noqa: S110 - the description is best effort
+        pass
+    try:
+        import numpy as np
+        from threadpoolctl import threadpool_info
+
+        info["numpy"] = np.__version__
+        blas = [f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}" for p in threadpool_info()]
+        info["blas"] = "; ".join(blas)
+    except Exception:  # noqa: S110
+        pass
+    info["git"] = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return info
+
+
+def print_machine(info: dict) -> None:
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))

@@ -1,0 +1,117 @@
+"""Embedding pipeline throughput: the real worker path against raw SentenceTransformer.encode.
+
+    python -m bench.embed [--profiles 1024] [--batch 64]
+
+On the bench database (grown to at least --profiles synthetic freelancers if needed) the chosen
+profiles' documents and vectors are deleted, then, in the same process:
+
+- raw: ``SentenceTransformer.encode`` of exactly the texts the pipeline will encode (both views
+  of every profile), batch size 64, normalised — the model's own throughput;
+- pipeline: the Celery task body ``embed_freelancers(ids)`` called for batches of ``--batch``
+  profiles (read rows, build documents, write full-text documents, encode, upsert vectors) —
+  what a worker does per message, without the broker;
+- raw again; the reference is the mean of both raw passes (drift on a shared machine).
+
+Prints profiles/s of both and their ratio. The profiles' original vectors are restored afterwards
+so the ranking bench stays reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from bench.common import OUT, machine, peak_rss_mib, print_machine, setup_django
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=1024)
+    parser.add_argument("--batch", type=int, default=64, help="profiles per task (tasks.EMBED_BATCH)")
+    parser.add_argument("--json", default=str(OUT / "embed.json"))
+    args = parser.parse_args()
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.db import connection
+    from tqdm import tqdm
+
+    from bench.synthetic import freelancer_count, seed_freelancers
+    from marketplace.models import FreelancerProfile
+    from matching.documents import freelancer_document
+    from matching.encoder import BATCH_SIZE, get_encoder
+    from matching.models import EmbeddingView, FreelancerDocument, FreelancerEmbedding
+    from matching.tasks import embed_freelancers
+
+    info = machine()
+    print_machine(info)
+    if freelancer_count() < args.profiles:
+        seed_freelancers(args.profiles)
+    ids = list(FreelancerProfile.objects.order_by("id").values_list("id", flat=True)[: args.profiles])
+    profiles = FreelancerProfile.objects.filter(id__in=ids).prefetch_related("skill_claims__skill").order_by("id")
+    texts = []
+    for p in profiles:
+        doc = freelancer_document(p)
+        texts += [doc.views[EmbeddingView.FULL], doc.views[EmbeddingView.SKILLS]]
+    encoder = get_encoder()
+    model = encoder._model
+    model.encode(texts[:64], batch_size=BATCH_SIZE, normalize_embeddings=True)  # warm-up
+
+    def raw() -> float:
+        t = time.perf_counter()
+        for i in tqdm(range(0, len(texts), 512), desc="raw encode", unit="chunk"):
+            model.encode(texts[i : i + 512], batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
+        return time.perf_counter() - t
+
+    with connection.cursor() as c:
+        c.execute("DROP TABLE IF EXISTS bench_saved_embeddings")
+        c.execute(
+            "CREATE TABLE bench_saved_embeddings AS SELECT * FROM matching_freelancerembedding "
+            "WHERE profile_id = ANY(%s)",
+            [ids],
+        )
+    try:
+        raw1 = raw()
+        FreelancerEmbedding.objects.filter(profile_id__in=ids).delete()
+        FreelancerDocument.objects.filter(profile_id__in=ids).delete()
+        t = time.perf_counter()
+        encoded = 0
+        for i in tqdm(range(0, len(ids), args.batch), desc="worker path", unit="task"):
+            encoded += embed_freelancers(ids[i : i + args.batch])
+        pipeline = time.perf_counter() - t
+        raw2 = raw()
+    finally:
+        with connection.cursor() as c:
+            c.execute("DELETE FROM matching_freelancerembedding WHERE profile_id = ANY(%s)", [ids])
+            c.execute("INSERT INTO matching_freelancerembedding SELECT * FROM bench_saved_embeddings")
+            c.execute("DROP TABLE bench_saved_embeddings")
+    n = len(ids)
+    raw_s = (raw1 + raw2) / 2
+    result = {
+        "profiles": n,
+        "texts": len(texts),
+        "vectors_encoded": encoded,
+        "pipeline_s": pipeline,
+        "raw_s": [raw1, raw2],
+        "pipeline_profiles_per_s": n / pipeline,
+        "raw_profiles_per_s": n / raw_s,
+        "ratio": raw_s / pipeline,
+        "bench_peak_rss_mib": peak_rss_mib(),
+        "torch_threads": __import__("torch").get_num_threads(),
+    }
+    print(
+        f"\nworker path: {n} profiles ({encoded} vectors) in {pipeline:.1f}s = {result['pipeline_profiles_per_s']:.1f} "
+        f"profiles/s\nraw encode : same {len(texts)} texts in {raw1:.1f}s / {raw2:.1f}s = "
+        f"{result['raw_profiles_per_s']:.1f} profiles/s\nratio pipeline/raw = {result['ratio']:.3f}  "
+        f"(torch threads {result['torch_threads']}, peak RSS {result['bench_peak_rss_mib']:.0f} MiB)"
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(args.json, "w") as fh:
+        json.dump({"machine": info, "result": result}, fh, indent=1)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

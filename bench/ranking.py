@@ -1,0 +1,291 @@
+"""Ranking at scale: the full ranking service against an exact in-memory numpy reference, side by side.
+
+    python -m bench.ranking [--sizes 10000,100000] [--gigs 200] [--json bench/out/ranking.json]
+
+For each size N the bench database is grown to N synthetic freelancers (bench/synthetic.py; COPY,
+HNSW rebuilt), 200+ published gigs are created with real vectors, and for every gig, in the same
+process and the same minute:
+
+- engine: ``rank_freelancers(spec, strategy="hybrid", limit=20)`` — hard filters, dense (HNSW) +
+  BM25 + taxonomy candidates, scoring, explanations, top 20 — after one untimed warm-up pass;
+- reference: exact brute force in numpy over every profile vector held in memory: the same hard
+  filters as a boolean mask, the best cosine over the four view pairs, top 20 (argpartition);
+- recall@20: share of the exact filtered top 20 that is in the engine's candidate set (and in
+  the dense retriever's own set).
+
+Prints p50/p95/p99 of both, their ratio, recall, a stage breakdown of the engine, and memory.
+Never a pass/fail test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+import numpy as np
+
+from bench.common import OUT, machine, peak_rss_mib, percentiles, print_machine, setup_django
+
+
+class Reference:
+    """Every profile's vectors and hard-filter fields in memory, for exact filtered search."""
+
+    def __init__(self, model_version: str) -> None:
+        from django.db import connection
+        from pgvector.psycopg import register_vector
+
+        connection.ensure_connection()
+        register_vector(connection.connection)
+        with connection.cursor() as c:
+            c.execute(
+                """
+                SELECT p.id, p.user_id,
+                       p.visibility = 'public' AND p.moderation_status = 'approved' AND u.is_active
+                           AND NOT u.is_suspended,
+                       p.available_hours_per_week, p.hourly_rate::float8, p.languages
+                FROM marketplace_freelancerprofile p JOIN accounts_user u ON u.id = p.user_id ORDER BY p.id
+                """
+            )
+            rows = c.fetchall()
+        self.ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self.user_ids = np.array([r[1] for r in rows], dtype=np.int64)
+        self.visible = np.array([r[2] for r in rows], dtype=bool)
+        self.hours = np.array([r[3] for r in rows], dtype=np.int32)
+        self.rate = np.array([r[4] for r in rows], dtype=np.float64)
+        self.languages: dict[str, np.ndarray] = {}
+        for i, r in enumerate(rows):
+            for code in r[5]:
+                self.languages.setdefault(code, np.zeros(len(rows), dtype=bool))[i] = True
+        index = {pid: i for i, pid in enumerate(self.ids.tolist())}
+        self.vectors = np.zeros((len(rows), 2, 384), dtype=np.float32)
+        with connection.cursor() as c:
+            c.execute(
+                "SELECT profile_id, view, embedding FROM matching_freelancerembedding WHERE model_version = %s",
+                [model_version],
+            )
+            for pid, view, emb in c.fetchall():
+                self.vectors[index[pid], 0 if view == "full" else 1] = (
+                    emb.to_numpy() if hasattr(emb, "to_numpy") else emb
+                )
+        self.flat = self.vectors.reshape(-1, 384)
+
+    def mask(self, spec) -> np.ndarray:
+        """The hard filters of ``matching.ranking.candidates.eligibility_sql`` (hybrid)."""
+        from django.conf import settings
+
+        m = self.visible & (self.hours > 0)
+        if spec.exclude_user_ids:
+            m &= ~np.isin(self.user_ids, np.array(spec.exclude_user_ids, dtype=np.int64))
+        if spec.languages:
+            any_lang = np.zeros_like(m)
+            for code in spec.languages:
+                if code in self.languages:
+                    any_lang |= self.languages[code]
+            m &= any_lang
+        if spec.budget_type == "hourly" and spec.budget_max is not None:
+            m &= self.rate <= float(spec.budget_max) * settings.MATCHING_RATE_TOLERANCE + 1e-9
+        return m
+
+    def top(self, spec, query: np.ndarray, k: int = 20) -> tuple[set[int], int]:
+        """Exact filtered top k by the best cosine over the view pairs; and the filtered count."""
+        m = self.mask(spec)
+        sims = (self.flat @ query.T).reshape(len(self.ids), 4).max(axis=1)
+        sims = np.where(m, sims, -np.inf)
+        n = int(m.sum())
+        k = min(k, n)
+        idx = np.argpartition(-sims, k - 1)[:k] if k else np.array([], dtype=int)
+        return set(self.ids[idx].tolist()), n
+
+
+class Stages:
+    """Wraps the ranking service's steps to time them and capture the candidate sets."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.current: dict[str, float] = {}
+        self.candidates: set[int] = set()
+        self.dense: set[int] = set()
+
+    @contextmanager
+    def installed(self):
+        from matching.ranking import service
+
+        names = [
+            "lexical_candidates",
+            "dense_candidates",
+            "skill_candidates",
+            "query_vectors",
+            "load_facts",
+            "load_vectors",
+            "semantic_similarities",
+            "attach_skill_relations",
+            "marketplace_mean_rating",
+            "score_candidate",
+        ]
+        originals = {n: getattr(service, n) for n in names}
+
+        def wrap(name, fn):
+            def timed(*args, **kwargs):
+                t = time.perf_counter()
+                result = fn(*args, **kwargs)
+                self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - t
+                if name == "load_facts":
+                    self.candidates = set(args[0])
+                elif name == "dense_candidates":
+                    self.dense = set(result)
+                return result
+
+            return timed
+
+        for n, fn in originals.items():
+            setattr(service, n, wrap(n, fn))
+        try:
+            yield self
+        finally:
+            for n, fn in originals.items():
+                setattr(service, n, fn)
+
+    def start(self) -> None:
+        self.current = {}
+        self.candidates, self.dense = set(), set()
+
+    def finish(self) -> None:
+        for k, v in self.current.items():
+            self.times[k].append(v)
+
+
+def relation_sizes() -> dict[str, float]:
+    from django.db import connection
+
+    out = {}
+    with connection.cursor() as c:
+        for name in (
+            "matching_freelancerembedding",
+            "freelancer_emb_hnsw_cos",
+            "matching_freelancerdocument",
+            "marketplace_freelancerprofile",
+            "marketplace_freelancerskill",
+        ):
+            c.execute("SELECT pg_total_relation_size(%s::regclass)", [name])
+            out[name] = c.fetchone()[0] / 2**20
+        c.execute("SELECT pg_database_size(current_database())")
+        out["database"] = c.fetchone()[0] / 2**20
+    return out
+
+
+def bench_size(size: int, gigs: int, repeat: int, warmup: int | None = None) -> dict:
+    from bench.synthetic import freelancer_count, seed_freelancers, seed_gigs
+    from marketplace.models import Gig
+    from matching.encoder import active_model
+    from matching.ranking import rank_freelancers, spec_from_gig
+    from matching.ranking.service import query_vectors
+
+    t = time.monotonic()
+    seeding = seed_freelancers(size)
+    seed_s = time.monotonic() - t
+    gig_ids = seed_gigs(gigs)
+    n_freelancers = freelancer_count()
+    print(f"\n== {n_freelancers:,} freelancers, {len(gig_ids)} gigs (seeding {seed_s:.0f}s: {seeding})")
+    model = active_model()
+    specs = [spec_from_gig(g) for g in Gig.objects.filter(id__in=gig_ids).select_related("client").order_by("id")]
+    queries = [query_vectors(s) for s in specs]
+    t = time.monotonic()
+    ref = Reference(model.version)
+    print(
+        f"reference: {ref.flat.shape[0]:,} vectors ({ref.flat.nbytes / 2**20:.0f} MiB) loaded in "
+        f"{time.monotonic() - t:.1f}s"
+    )
+
+    from tqdm import tqdm
+
+    for spec in tqdm(specs[:warmup], desc="warm-up", unit="gig"):
+        rank_freelancers(spec, strategy="hybrid", limit=20)
+
+    engine_ms, ref_ms, recall_all, recall_dense, filtered = [], [], [], [], []
+    stages = Stages()
+    with stages.installed():
+        for _ in range(repeat):
+            for spec, query in tqdm(list(zip(specs, queries, strict=True)), desc="engine vs reference", unit="gig"):
+                stages.start()
+                t = time.perf_counter()
+                rank_freelancers(spec, strategy="hybrid", limit=20)
+                engine_ms.append((time.perf_counter() - t) * 1000)
+                stages.finish()
+                t = time.perf_counter()
+                exact, n = ref.top(spec, query, 20)
+                ref_ms.append((time.perf_counter() - t) * 1000)
+                filtered.append(n)
+                if exact:
+                    recall_all.append(len(exact & stages.candidates) / len(exact))
+                    recall_dense.append(len(exact & stages.dense) / len(exact))
+    e, r = percentiles(engine_ms), percentiles(ref_ms)
+    result = {
+        "freelancers": n_freelancers,
+        "vectors": int(ref.flat.shape[0]),
+        "gigs": len(specs),
+        "rankings_timed": len(engine_ms),
+        "mean_filtered_profiles": float(np.mean(filtered)),
+        "engine_ms": e,
+        "reference_ms": r,
+        "ratio_p50": e["p50"] / r["p50"],
+        "ratio_p95": e["p95"] / r["p95"],
+        "recall@20_candidates": float(np.mean(recall_all)),
+        "recall@20_dense": float(np.mean(recall_dense)),
+        "stages_ms_mean": {k: 1000 * float(np.mean(v)) for k, v in sorted(stages.times.items())},
+        "stages_ms_p95": {k: 1000 * float(np.percentile(v, 95)) for k, v in sorted(stages.times.items())},
+        "seeding_s": {**seeding, "total": seed_s},
+        "sizes_mib": relation_sizes(),
+        "bench_peak_rss_mib": peak_rss_mib(),
+    }
+    print(
+        f"engine    p50 {e['p50']:7.2f} ms  p95 {e['p95']:7.2f} ms  p99 {e['p99']:7.2f} ms  (full ranking service)\n"
+        f"reference p50 {r['p50']:7.2f} ms  p95 {r['p95']:7.2f} ms  p99 {r['p99']:7.2f} ms  (numpy exact, filtered)\n"
+        f"ratio engine/reference: p50 {result['ratio_p50']:.2f}x  p95 {result['ratio_p95']:.2f}x\n"
+        f"recall@20 vs exact filtered: candidate set {result['recall@20_candidates']:.3f}, "
+        f"dense retriever {result['recall@20_dense']:.3f}; mean filtered profiles "
+        f"{result['mean_filtered_profiles']:,.0f}"
+    )
+    print("stages mean ms: " + ", ".join(f"{k} {v:.2f}" for k, v in result["stages_ms_mean"].items()))
+    print("sizes MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in result["sizes_mib"].items()))
+    print(f"bench process peak RSS {result['bench_peak_rss_mib']:.0f} MiB")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated freelancer counts, ascending")
+    parser.add_argument("--gigs", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=1, help="timed passes over the gigs")
+    parser.add_argument("--warmup", type=int, default=None, help="gigs ranked untimed first (default: all)")
+    parser.add_argument("--json", default=str(OUT / "ranking.json"))
+    args = parser.parse_args()
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    info = machine()
+    print_machine(info)
+    results = [bench_size(int(s), args.gigs, args.repeat, args.warmup) for s in args.sizes.split(",")]
+    print(
+        "\n| freelancers | engine p50 / p95 / p99 ms | numpy ref p50 / p95 ms | ratio p95 | recall@20 (cand / dense) "
+        "| vectors+HNSW MiB | DB MiB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        e, ref = r["engine_ms"], r["reference_ms"]
+        print(
+            f"| {r['freelancers']:,} | {e['p50']:.1f} / {e['p95']:.1f} / {e['p99']:.1f} | {ref['p50']:.1f} / "
+            f"{ref['p95']:.1f} | {r['ratio_p95']:.2f}x | {r['recall@20_candidates']:.3f} / {r['recall@20_dense']:.3f} "
+            f"| {r['sizes_mib']['matching_freelancerembedding']:.0f} | {r['sizes_mib']['database']:.0f} |"
+        )
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(args.json, "w") as fh:
+        json.dump({"machine": info, "results": results}, fh, indent=1)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
