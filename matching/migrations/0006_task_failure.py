@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0004_plain_language_aliases'),
+        ('matching', '0005_freelancer_document_updated_index'),
     ]
 
     operations = [
