@@ -184,6 +184,8 @@ REST_FRAMEWORK = {
         "register": env("THROTTLE_REGISTER", default="20/hour"),
         "token": env("THROTTLE_TOKEN", default="20/min"),
         "password": env("THROTTLE_PASSWORD", default="10/hour"),
+        # synchronous ranking of the directory per request: the most expensive call of the API
+        "talent_search": env("THROTTLE_TALENT_SEARCH", default="30/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -211,12 +213,18 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message whose worker dies (SIGKILL, OOM) is redelivered; after this many deliveries of the same
+# attempt it is given up and recorded as a matching.TaskFailure (poison message).
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Unacknowledged tasks are redelivered after this many seconds (worker crash, SIGKILL).
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+    # How often each worker looks for such expired messages (kombu's default is every ~100 s).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=30),
+    "unacked_restore_throttle": 1,
     # Publishing from the web process must not hang when Redis is away: fail fast, the sweep repairs.
     "max_retries": 1,
     "interval_start": 0,
@@ -229,7 +237,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="matchwork")
 # Workers log through LOGGING below (one JSON object per line) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(env("CELERY_BEAT_SCHEDULE_FILE", default=str(BASE_DIR / ".data" / "celerybeat-schedule")))
+CELERY_BEAT_SCHEDULE_FILENAME = str(
+    env("CELERY_BEAT_SCHEDULE_FILE", default=str(BASE_DIR / ".data" / "celerybeat-schedule"))
+)
 CELERY_BEAT_SCHEDULE: dict = {
     # Re-enqueue missing or stale vectors and lost match runs, so a broker outage loses nothing.
     "matching-sweep": {

@@ -161,3 +161,22 @@ class MatchResult(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.freelancer_id} ({self.score:.3f})"
+
+
+class TaskFailure(models.Model):
+    """A background task given up for good (e.g. a poison message that killed its worker on each
+    delivery). Shown read-only in the admin so an operator can investigate and re-run the work."""
+
+    task_id = models.CharField(max_length=64, unique=True)
+    task_name = models.CharField(max_length=200, db_index=True)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    deliveries = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}] failed after {self.deliveries} deliveries"

@@ -20,7 +20,15 @@ from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
 
 from .documents import Document, freelancer_document
 from .encoder import ModelIdentity, active_model, get_encoder
-from .models import EmbeddingView, FreelancerDocument, FreelancerEmbedding, GigEmbedding, MatchResult, MatchRun
+from .models import (
+    EmbeddingView,
+    FreelancerDocument,
+    FreelancerEmbedding,
+    GigEmbedding,
+    MatchResult,
+    MatchRun,
+    TaskFailure,
+)
 from .ranking import rank_freelancers, spec_from_gig
 
 log = logging.getLogger("matchwork.matching")
@@ -236,7 +244,8 @@ def match_run_schedule(*, gig: Gig, trigger: str, strategy: str = MatchRun.Strat
         return MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
     run_id = run.id
     transaction.on_commit(
-        lambda: tasks.enqueue(tasks.execute_match_run, run_id, countdown=settings.MATCHING_DEBOUNCE_SECONDS)
+        lambda: tasks.enqueue(tasks.execute_match_run, run_id, countdown=settings.MATCHING_DEBOUNCE_SECONDS),
+        robust=True,
     )
     log.info("match run scheduled", extra={"gig_id": gig.id, "run_id": run.id, "trigger": trigger})
     return run
@@ -306,3 +315,14 @@ def lost_match_run_ids(*, older_than_seconds: int) -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)[:500]
     )
+
+
+def task_failure_record(
+    *, task_id: str, task_name: str, args: list, kwargs: dict, deliveries: int, error: str
+) -> TaskFailure:
+    """Record a task given up for good, once per task id (a repeated give-up updates the count)."""
+    failure, _ = TaskFailure.objects.update_or_create(
+        task_id=task_id,
+        defaults={"task_name": task_name, "args": args, "kwargs": kwargs, "deliveries": deliveries, "error": error},
+    )
+    return failure

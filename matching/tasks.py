@@ -12,6 +12,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from . import services
+from .delivery import DeliveryLimitedTask
 
 log = logging.getLogger("matchwork.matching.tasks")
 
@@ -25,6 +26,8 @@ RETRY = {
     "max_retries": 6,
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # A message that kills its worker on every delivery is given up and recorded (TaskFailure).
+    "base": DeliveryLimitedTask,
 }
 EMBED_BATCH = 64
 
@@ -39,7 +42,8 @@ def enqueue(task, *args, countdown: int | float | None = None, **kwargs) -> bool
         task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
         return True
     except Exception as exc:  # broker down: never fail the web request that triggered the work
-        log.warning("could not enqueue task", extra={"task": task.name, "args": list(args), "error": str(exc)})
+        # ("args" is a reserved LogRecord attribute: using it as an extra key raised inside this handler)
+        log.warning("could not enqueue task", extra={"task": task.name, "task_args": list(args), "error": str(exc)})
         return False
 
 

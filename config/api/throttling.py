@@ -73,3 +73,14 @@ class PasswordChangeThrottle(_RateThrottle):
     def get_cache_key(self, request, view):
         ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class TalentSearchThrottle(_RateThrottle):
+    """Synchronous talent searches per user: each one encodes text and ranks the whole directory,
+    so a flood of them is bounded well below the general per-user rate."""
+
+    scope = "talent_search"
+
+    def get_cache_key(self, request, view):
+        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
 from marketplace.services import skill_match
 
@@ -96,6 +97,7 @@ class GigMatchesRefreshView(ClientGigMixin, APIView):
 
 class TalentSearchView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [UserThrottle, TalentSearchThrottle]
 
     @extend_schema(
         summary="Rank freelancers for an ad-hoc description (synchronous)",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,15 @@ from config.embedded import EmbeddedPostgres, EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
+
+
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    """A scenario's figures: printed (with -s) and repeated in the terminal summary of the run."""
+    FIGURES.append(line.strip())
+    print("\n[reliability] " + line.strip())
 
 
 def free_port() -> int:
@@ -79,6 +89,8 @@ class Stack:
             DB_CONNECT_TIMEOUT="2",
             DB_CONN_MAX_AGE="0",
             PYTHONUNBUFFERED="1",
+            # the scenarios are about faults, not moderation: a new client's gigs go live on publish
+            MODERATION_NEW_CLIENT_GIGS="0",
         )
         env.update(extra)
         return env
@@ -90,12 +102,19 @@ class Stack:
         self.manage("migrate", "--no-input")
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=self.env(), capture_output=True, text=True,
-                              check=check, timeout=300)
+        return subprocess.run(
+            [PY, "manage.py", *args], cwd=ROOT, env=self.env(), capture_output=True, text=True, check=check, timeout=300
+        )
 
     def shell(self, code: str) -> str:
         """Run Django code against this stack's database and return what it prints."""
         return self.manage("shell", "-c", code).stdout.strip()
+
+    def query(self, code: str):
+        """Run Django code that assigns ``result`` and return it (JSON round trip)."""
+        out = self.shell(code + "\nimport json as _j; print('RESULT=' + _j.dumps(result, default=str))")
+        line = [row for row in out.splitlines() if row.startswith("RESULT=")][-1]
+        return json.loads(line.removeprefix("RESULT="))
 
     def stop_postgres(self, mode: str = "immediate") -> None:
         self.pg.stop(mode=mode)
@@ -108,25 +127,85 @@ class Stack:
         self.redis.stop()
         wait_until(lambda: not self.redis.is_running(), what="redis to stop")
 
+    def crash_redis(self) -> None:
+        """SIGKILL the Redis server: no shutdown, only what the append-only file already holds survives."""
+        os.kill(int(self.redis.pidfile.read_text().strip()), signal.SIGKILL)
+        wait_until(lambda: not self.redis.is_running(), what="redis to die")
+        self.redis.pidfile.unlink(missing_ok=True)
+
     def start_redis(self) -> None:
         self.redis.start()
 
     # ------------------------------------------------------------------ processes
-    def start_web(self, workers: int = 2) -> None:
-        cmd = [PY, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.web_port}",
-               "--workers", str(workers), "--timeout", "30", "--graceful-timeout", "5"]
-        self._spawn("web", cmd)
+    def start_web(self, workers: int = 2, **env: str) -> None:
+        cmd = [
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.web_port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+        ]
+        self._spawn("web", cmd, **env)
         wait_until(lambda: self._port_open(self.web_port), timeout=60, what="gunicorn")
 
-    def start_worker(self, name: str = "worker", concurrency: int = 1, **env: str) -> subprocess.Popen:
-        cmd = [PY, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
-               "-n", f"{name}@%h", "-Q", "reliability", "--without-mingle", "--without-gossip"]
+    def start_worker(
+        self, name: str = "worker", concurrency: int = 1, include: str = "", **env: str
+    ) -> subprocess.Popen:
+        cmd = [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "-n",
+            f"{name}@%h",
+            "-Q",
+            "reliability",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+        if include:
+            cmd.append(f"--include={include}")
         return self._spawn(name, cmd, **env)
+
+    def start_beat(self, name: str = "beat", **env: str) -> subprocess.Popen:
+        cmd = [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(self.workdir / "celerybeat-schedule"),
+        ]
+        return self._spawn(name, cmd, **env)
+
+    def queue_length(self) -> int:
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            return client.llen("reliability")
+        finally:
+            client.close()
 
     def _spawn(self, name: str, cmd: list[str], **env: str) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "ab")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env(**env), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs[name] = proc
         return proc
 
@@ -151,8 +230,15 @@ class Stack:
             return False
 
     # ------------------------------------------------------------------ HTTP
-    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None,
-                headers: dict | None = None, timeout: float = 10.0) -> tuple[int, dict | str, dict]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        token: str | None = None,
+        headers: dict | None = None,
+        timeout: float = 10.0,
+    ) -> tuple[int, dict | str, dict]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}", data=data, method=method)
         req.add_header("Content-Type", "application/json")
@@ -176,3 +262,5 @@ class Stack:
             self.kill(name, signal.SIGTERM if name == "web" else signal.SIGKILL)
         self.redis.stop()
         self.pg.stop(mode="immediate")
+        if os.environ.get("RELIABILITY_KEEP_WORKDIR") != "1":
+            shutil.rmtree(self.workdir, ignore_errors=True)
