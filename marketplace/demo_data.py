@@ -124,13 +124,15 @@ ARCHETYPES = [
     ),
     (
         "Data quality analyst | SQL, dbt tests, Great Expectations",
-        "I profile messy CRM and order data, write the checks that catch problems, and explain the fixes to the business.",
+        "I profile messy CRM and order data, write the checks that catch problems, and explain the fixes to "
+        "the business.",
         [("Data quality analysis", "expert"), ("SQL", "expert"), ("Data profiling", "advanced"), ("dbt", "advanced")],
         (60, 110),
     ),
     (
         "ML engineer: LLM fine-tuning with LoRA and evaluation",
-        "Fine-tuning open-weights models for classification and extraction, with honest evaluation before anything ships.",
+        "Fine-tuning open-weights models for classification and extraction, with honest evaluation before "
+        "anything ships.",
         [
             ("LLM fine-tuning", "expert"),
             ("PyTorch", "expert"),
@@ -181,7 +183,8 @@ ARCHETYPES = [
     ),
     (
         "Executive coach for engineering leaders (ICF PCC)",
-        "Former CTO coaching newly promoted VPs and directors through their first year: delegation, influence, strategy.",
+        "Former CTO coaching newly promoted VPs and directors through their first year: delegation, "
+        "influence, strategy.",
         [("Executive coaching", "expert"), ("Leadership development", "advanced"), ("360 feedback", "advanced")],
         (150, 260),
     ),
@@ -284,7 +287,8 @@ GIGS = [
     (
         1,
         "Extract line items from supplier invoices (PDF to JSON)",
-        "Thousands of scanned and digital supplier invoices per month; we need line items as JSON with confidence scores.",
+        "Thousands of scanned and digital supplier invoices per month; we need line items as JSON with "
+        "confidence scores.",
         "fixed",
         6000,
         12000,
@@ -328,7 +332,8 @@ GIGS = [
     (
         3,
         "Career transition coaching for 15 employees",
-        "We are restructuring and want to support affected colleagues with CVs, interview practice and job search plans.",
+        "We are restructuring and want to support affected colleagues with CVs, interview practice and job "
+        "search plans.",
         "hourly",
         60,
         100,
@@ -350,7 +355,8 @@ GIGS = [
     (
         0,
         "Audit the data quality of our CRM and order tables",
-        "Duplicates, missing fields and inconsistent statuses across CRM and orders in Snowflake: profile, quantify, propose checks.",
+        "Duplicates, missing fields and inconsistent statuses across CRM and orders in Snowflake: profile, "
+        "quantify, propose checks.",
         "hourly",
         70,
         100,

@@ -227,10 +227,20 @@ CASES = [
     # matching (added when merging the matching branch: its routes must be covered here too)
     ("GET", "gigs/<int:gig_id>/matches/", "gigs/{gig}/matches/", None, _authed(404, client=200)),
     ("POST", "gigs/<int:gig_id>/matches/refresh", "gigs/{gig}/matches/refresh", None, _authed(404, client=202)),
-    ("POST", "talent-search/", "talent-search/", {"title": "Label product photos"},
-     _authed(403, client=200, other_client=200, moderator=200)),
-    ("GET", "freelancers/me/recommended-gigs/", "freelancers/me/recommended-gigs/", None,
-     _authed(404, freelancer=200, other_freelancer=200)),
+    (
+        "POST",
+        "talent-search/",
+        "talent-search/",
+        {"title": "Label product photos"},
+        _authed(403, client=200, other_client=200, moderator=200),
+    ),
+    (
+        "GET",
+        "freelancers/me/recommended-gigs/",
+        "freelancers/me/recommended-gigs/",
+        None,
+        _authed(404, freelancer=200, other_freelancer=200),
+    ),
 ]
 
 _MODELS = [User, AuthToken, Client, FreelancerProfile, Gig, Proposal, Invitation, Engagement, Review, Report]

@@ -11,8 +11,17 @@ pytestmark = pytest.mark.django_db
 def test_seed_taxonomy_covers_both_markets():
     categories = set(Skill.objects.values_list("category", flat=True))
     assert {"ai_lifecycle", "coaching_ld"} <= categories
-    for name in ["Data annotation", "LLM fine-tuning", "MLOps", "Prompt engineering", "Executive coaching",
-                 "Career coaching", "Instructional design", "AI upskilling", "Data quality analysis"]:
+    for name in [
+        "Data annotation",
+        "LLM fine-tuning",
+        "MLOps",
+        "Prompt engineering",
+        "Executive coaching",
+        "Career coaching",
+        "Instructional design",
+        "AI upskilling",
+        "Data quality analysis",
+    ]:
         assert Skill.objects.filter(name=name, review_state="approved").exists(), name
 
 
