@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 
@@ -33,9 +33,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OperationalError | InterfaceError) or (
-            isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
-        ):
+        if isinstance(exception, OperationalError | InterfaceError):
             log.warning("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
             response = _error(503, "service_unavailable", "The database is unavailable; retry shortly.")
             response["Retry-After"] = "5"

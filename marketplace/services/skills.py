@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import transaction
-from django.db.models import Q
 from django.utils.text import slugify
 
 from marketplace.models import SKILL_LEVEL_RANK, FreelancerProfile, FreelancerSkill, Gig, GigSkill, Skill
@@ -30,20 +29,19 @@ def skill_match(name: str) -> Skill | None:
     text = normalise_skill_text(name)
     if not text:
         return None
-    exact = (
-        Skill.objects.filter(Q(name__iexact=text) | Q(aliases__contains=[text]) | Q(slug=slugify(text)))
-        .exclude(review_state=Skill.ReviewState.MERGED)
-        .order_by("review_state", "id")
-        .first()
+    # One query: canonical name, slug, or any alias compared case-insensitively (curated aliases
+    # may keep their capitals; the seed stores them lower-case).
+    exact = next(
+        iter(
+            Skill.objects.raw(
+                "SELECT * FROM marketplace_skill WHERE review_state <> 'merged' AND (lower(name) = %s "
+                "OR slug = %s OR EXISTS (SELECT 1 FROM unnest(aliases) a WHERE lower(a) = %s)) "
+                "ORDER BY review_state, id LIMIT 1",
+                [text, slugify(text), text],
+            )
+        ),
+        None,
     )
-    if exact is None:
-        # Aliases are stored lower-case by the taxonomy; a curated alias might not be.
-        exact = Skill.objects.raw(
-            "SELECT * FROM marketplace_skill WHERE review_state <> 'merged' AND EXISTS "
-            "(SELECT 1 FROM unnest(aliases) a WHERE lower(a) = %s) ORDER BY id LIMIT 1",
-            [text],
-        )
-        exact = next(iter(exact), None)
     if exact is not None:
         return exact.merged_into if exact.merged_into_id else exact
     close = (
