@@ -285,6 +285,8 @@ def _copy_block(model, users, profiles, claims, docs, embs) -> None:
     """One block of rows in one transaction: users, profiles, claims, documents, vectors (binary COPY)."""
     from django.utils import timezone
 
+    from matching.services import postings_refresh
+
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as wrapper:
         cur = wrapper.cursor
@@ -350,6 +352,7 @@ def _copy_block(model, users, profiles, claims, docs, embs) -> None:
             ) x
             """
         )
+        postings_refresh(cur, [row[0] for row in docs])
         with cur.copy(
             "COPY matching_freelancerembedding (id, profile_id, view, model_name, model_version, content_hash, "
             "embedding, created_at, updated_at) FROM STDIN WITH (FORMAT BINARY)"

@@ -172,6 +172,19 @@ class FreelancerSkill(models.Model):
             models.UniqueConstraint(fields=["profile", "skill"], name="unique_skill_per_profile"),
             models.CheckConstraint(condition=Q(years__isnull=True) | Q(years__lte=60), name="skill_years_range"),
         ]
+        indexes = [
+            # The strongest claims of a skill first: matching reads a bounded number per needed
+            # skill (matching.ranking.candidates.skill_candidates spells the same expression).
+            models.Index(
+                F("skill"),
+                models.Case(
+                    *(models.When(level=level, then=models.Value(rank)) for level, rank in SKILL_LEVEL_RANK.items()),
+                    default=models.Value(0),
+                ).desc(),
+                F("profile").desc(),
+                name="skill_claim_strongest",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.skill.name} ({self.level})"

@@ -48,6 +48,34 @@ class FreelancerDocument(models.Model):
         return f"document of profile {self.profile_id}"
 
 
+class FreelancerTerm(models.Model):
+    """One posting of the BM25 index: a lexeme of a profile's document and its weighted frequency.
+
+    Maintained with the document (``matching.services``). A query reads only its own terms' rows:
+    the best ``impact`` first per term, then the exact BM25 of the profiles found.
+    """
+
+    pk = models.CompositePrimaryKey("profile_id", "term")
+    # The primary key (profile, term) serves lookups by profile; no separate index.
+    profile = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="+", db_index=False)
+    term = models.TextField()
+    # Field-weighted term frequency (headline and skills weigh more than the bio).
+    tf = models.FloatField()
+    # Length of the whole document (lexeme occurrences), for BM25 length normalisation.
+    length = models.PositiveIntegerField()
+    # BM25's term-frequency factor at a reference document length: orders a term's postings so
+    # the best ones are read first (scores use the corpus's real mean length).
+    impact = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(models.F("term"), models.F("impact").desc(), "profile", name="freelancer_term_impact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} in profile {self.profile_id}"
+
+
 class FreelancerEmbedding(models.Model):
     """One view of a profile's document encoded by one model version."""
 

@@ -30,6 +30,7 @@ from .models import (
     TaskFailure,
 )
 from .ranking import rank_freelancers, spec_from_gig
+from .ranking.candidates import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
 
 log = logging.getLogger("matchwork.matching")
 
@@ -57,6 +58,38 @@ def ranking_hash(profile: FreelancerProfile, doc: Document) -> str:
     return hashlib.sha256("\n".join(facts).encode()).hexdigest()
 
 
+def postings_refresh(cursor, profile_ids: list[int]) -> None:
+    """Rebuild the BM25 postings (``FreelancerTerm``) of these profiles from their documents.
+
+    tf is the field-weighted frequency of the lexeme (``FIELD_WEIGHTS`` by tsvector weight);
+    ``impact`` is BM25's saturated tf at the reference length, the order a term's postings are read.
+    """
+    cursor.execute("DELETE FROM matching_freelancerterm WHERE profile_id = ANY(%s)", [list(profile_ids)])
+    cursor.execute(
+        """
+        INSERT INTO matching_freelancerterm (profile_id, term, tf, length, impact)
+        SELECT d.profile_id, l.lexeme, x.tf, d.length,
+               x.tf * (%s + 1) / (x.tf + %s * (1 - %s + %s * d.length / %s))
+        FROM matching_freelancerdocument d, unnest(d.search_vector) l,
+             LATERAL (SELECT sum(CASE w WHEN 'A' THEN %s WHEN 'B' THEN %s WHEN 'C' THEN %s ELSE %s END)::float8 AS tf
+                      FROM unnest(l.weights) w) x
+        WHERE d.profile_id = ANY(%s) AND x.tf IS NOT NULL
+        """,
+        [
+            BM25_K1,
+            BM25_K1,
+            BM25_B,
+            BM25_B,
+            BM25_REFERENCE_LENGTH,
+            FIELD_WEIGHTS["A"],
+            FIELD_WEIGHTS["B"],
+            FIELD_WEIGHTS["C"],
+            FIELD_WEIGHTS["D"],
+            list(profile_ids),
+        ],
+    )
+
+
 def _documents_store(docs: dict[int, Document], ranking_hashes: dict[int, str]) -> set[int]:
     """Upsert the full-text documents of profiles whose text changed.
 
@@ -69,42 +102,49 @@ def _documents_store(docs: dict[int, Document], ranking_hashes: dict[int, str]) 
         )
     }
     moved = {pid for pid in docs if current.get(pid, ("", ""))[1] != ranking_hashes[pid]}
-    for pid in moved & current.keys():
-        FreelancerDocument.objects.filter(profile_id=pid).update(ranking_hash=ranking_hashes[pid])
+    stale = sorted(moved & current.keys())
+    if stale:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE matching_freelancerdocument d SET ranking_hash = i.h "
+                "FROM unnest(%s::bigint[], %s::text[]) AS i(pid, h) WHERE d.profile_id = i.pid",
+                [stale, [ranking_hashes[pid] for pid in stale]],
+            )
     changed = [pid for pid, doc in docs.items() if current.get(pid, ("", ""))[0] != doc.content_hash]
     if not changed:
         return moved
+    # One statement for the whole batch (a worker task carries up to 64 profiles).
     with connection.cursor() as cursor:
-        for pid in changed:
-            doc = docs[pid]
-            cursor.execute(
-                """
-                INSERT INTO matching_freelancerdocument
-                    (profile_id, text, search_vector, length, content_hash, ranking_hash, updated_at)
-                VALUES (%s, %s, setweight(to_tsvector('english', %s), 'A')
-                        || setweight(to_tsvector('english', %s), 'B')
-                        || setweight(to_tsvector('english', %s), 'C'), 0, %s, %s, now())
-                ON CONFLICT (profile_id) DO UPDATE SET text = EXCLUDED.text, search_vector = EXCLUDED.search_vector,
-                    content_hash = EXCLUDED.content_hash, ranking_hash = EXCLUDED.ranking_hash, updated_at = now()
-                """,
-                [
-                    pid,
-                    doc.views[EmbeddingView.FULL],
-                    doc.headline,
-                    doc.skills,
-                    doc.body,
-                    doc.content_hash,
-                    ranking_hashes[pid],
-                ],
-            )
         cursor.execute(
             """
-            UPDATE matching_freelancerdocument d SET length = (
-                SELECT coalesce(sum(coalesce(array_length(l.positions, 1), 1)), 0) FROM unnest(d.search_vector) l
-            ) WHERE d.profile_id = ANY(%s)
+            INSERT INTO matching_freelancerdocument
+                (profile_id, text, search_vector, length, content_hash, ranking_hash, updated_at)
+            SELECT x.profile_id, x.text, x.sv,
+                   (SELECT coalesce(sum(coalesce(array_length(l.positions, 1), 1)), 0) FROM unnest(x.sv) l),
+                   x.content_hash, x.ranking_hash, now()
+            FROM (
+                SELECT i.profile_id, i.text, i.content_hash, i.ranking_hash,
+                       setweight(to_tsvector('english', i.headline), 'A')
+                       || setweight(to_tsvector('english', i.skills), 'B')
+                       || setweight(to_tsvector('english', i.body), 'C') AS sv
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                     AS i(profile_id, text, headline, skills, body, content_hash, ranking_hash)
+            ) x
+            ON CONFLICT (profile_id) DO UPDATE SET text = EXCLUDED.text, search_vector = EXCLUDED.search_vector,
+                length = EXCLUDED.length, content_hash = EXCLUDED.content_hash,
+                ranking_hash = EXCLUDED.ranking_hash, updated_at = now()
             """,
-            [changed],
+            [
+                changed,
+                [docs[pid].views[EmbeddingView.FULL] for pid in changed],
+                [docs[pid].headline for pid in changed],
+                [docs[pid].skills for pid in changed],
+                [docs[pid].body for pid in changed],
+                [docs[pid].content_hash for pid in changed],
+                [ranking_hashes[pid] for pid in changed],
+            ],
         )
+        postings_refresh(cursor, changed)
     return moved
 
 

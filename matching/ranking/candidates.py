@@ -15,6 +15,8 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
+from marketplace.models import SKILL_LEVEL_RANK
+
 from .spec import GigSpec
 
 # BM25 parameters; headline and skill terms weigh more than the bio (field weighting).
@@ -91,6 +93,10 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     return dict(ranked)
 
 
+# Postings are read in order of BM25's tf factor at this document length (see FreelancerTerm).
+BM25_REFERENCE_LENGTH = 60.0
+
+
 @dataclass
 class CorpusStats:
     """BM25 corpus statistics: document count, mean length, and document frequency per term."""
@@ -102,11 +108,12 @@ class CorpusStats:
     expires: float = 0.0
 
 
-# Corpus statistics are cached per process and keyed by the newest document (highest id, latest
-# update), so any insert or edit refreshes them at once; deletions are picked up within the TTL.
-# Counting them per query cost a full scan plus one index scan per term (~35 ms at 10k
-# profiles, ten times that at 100k).
+# Corpus statistics are cached per process for CORPUS_STATS_TTL seconds: idf and the mean length
+# move slowly in a large corpus, and recounting them costs a scan per term. A small corpus
+# (fewer than CORPUS_EXACT_BELOW documents) is recounted as soon as its newest document changes,
+# so its scores are always exact and cheap to keep so.
 CORPUS_STATS_TTL = 60.0
+CORPUS_EXACT_BELOW = 5000
 _corpus_lock = threading.Lock()
 _corpus: CorpusStats | None = None
 
@@ -121,7 +128,13 @@ def _corpus_stats(cursor, terms: list[str]) -> CorpusStats:
     now = time.monotonic()
     with _corpus_lock:
         stats = _corpus
-    if stats is None or stats.key != key or stats.expires < now:
+    stale = (
+        stats is None
+        or stats.key[0] != key[0]
+        or stats.expires < now
+        or (stats.key != key and stats.n < CORPUS_EXACT_BELOW)
+    )
+    if stale:
         cursor.execute("SELECT count(*)::float, greatest(avg(length), 1)::float FROM matching_freelancerdocument")
         n, avgdl = cursor.fetchone()
         stats = CorpusStats(key=key, n=n, avgdl=avgdl, expires=now + CORPUS_STATS_TTL)
@@ -129,9 +142,8 @@ def _corpus_stats(cursor, terms: list[str]) -> CorpusStats:
     if missing:
         cursor.execute(
             """
-            SELECT t, (SELECT count(*) FROM matching_freelancerdocument d
-                       WHERE d.search_vector @@ quote_literal(t)::tsquery)::float
-            FROM unnest(%s::text[]) t
+            SELECT q.t, (SELECT count(*) FROM matching_freelancerterm ft WHERE ft.term = q.t)::float
+            FROM unnest(%s::text[]) AS q(t)
             """,
             [missing],
         )
@@ -141,24 +153,42 @@ def _corpus_stats(cursor, terms: list[str]) -> CorpusStats:
     return stats
 
 
-# MaxScore: score the documents that contain the rarest terms first (about this many documents),
-# then widen only while a document holding none of them could still reach the top ``limit``.
-ESSENTIAL_DOCS = 1500
+# How many postings one lexical query reads at most, shared among its terms by weight (rare terms
+# get more, and a term with fewer postings than its share is read whole); at least
+# MIN_POSTINGS_PER_TERM per term. When every term fits, the top is exact BM25; beyond that, the
+# best postings of each term are read (impact order) and the profiles found are scored exactly.
+POSTINGS_BUDGET = 4000
+MIN_POSTINGS_PER_TERM = 50
+# The profiles found are rescored exactly (all query terms), this many times ``limit`` of them.
+RESCORE_FACTOR = 3
+
+
+def postings_per_term(weight: dict[str, float], df: dict[str, float], budget: int = POSTINGS_BUDGET) -> dict[str, int]:
+    """Share ``budget`` postings among terms by weight, giving terms with few postings all of theirs."""
+    left, total = float(budget), sum(weight.values())
+    share: dict[str, int] = {}
+    for term in sorted(weight, key=lambda t: (df[t], t)):
+        fair = left * weight[term] / total if total > 0 else left
+        take = int(min(df[term], max(MIN_POSTINGS_PER_TERM, math.ceil(fair))))
+        share[term] = take
+        left = max(0.0, left - take)
+        total -= weight[term]
+    return share
 
 
 def lexical_candidates(
     query_text: str, where: Eligibility, limit: int, profile_ids: list[int] | None = None
 ) -> dict[int, float]:
-    """BM25 over the profiles' full-text vectors (PostgreSQL tsvector), best first.
+    """BM25 over the profiles' postings (``FreelancerTerm``), best first.
 
     The query's lexemes are OR-ed; each term's contribution saturates (k1), so repeating a
-    buzzword does not buy rank. ``profile_ids`` restricts scoring to given profiles.
+    buzzword does not buy rank; a term repeated in the gig's title, skills and description weighs
+    more (k3). ``profile_ids`` scores exactly those profiles instead of searching.
 
-    The top ``limit`` is exact but does not score every document sharing a common word: terms are
-    taken rarest first (highest upper bound), documents containing those are scored with *all*
-    query terms, and the result stands once the ``limit``-th score exceeds the most a document
-    holding only the remaining terms could score (the sum of their upper bounds, idf·(k1+1));
-    otherwise more terms are added (MaxScore, Turtle & Flood 1995).
+    Search reads, per query term, its best eligible postings (``postings_per_term``), ranks the
+    profiles found by the part of their score those postings carry, and rescores the best
+    ``RESCORE_FACTOR * limit`` of them exactly with every query term. A query whose terms have
+    fewer postings than the budget reads them all, and its top ``limit`` is exact.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -173,72 +203,103 @@ def lexical_candidates(
         weight = {
             t: math.log(1 + (stats.n - stats.df[t] + 0.5) / (stats.df[t] + 0.5)) * (BM25_K3 + 1) * q / (BM25_K3 + q)
             for t, q in qtf.items()
+            if stats.df[t] > 0
         }
-        terms = sorted(weight, key=lambda t: (-weight[t], t))
+        if not weight:
+            return {}
+        terms = sorted(weight)
+        weights = [weight[t] for t in terms]
+        bm25 = "q.w * {t}.tf * %s / ({t}.tf + %s * (1 - %s + %s * {t}.length / %s))"
+        bm25_params = [BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, stats.avgdl]
         if profile_ids is not None:
-            return _bm25(cursor, terms, weight, stats, terms, where, limit, profile_ids)
-        essential, docs = 0, 0.0
-        budget = ESSENTIAL_DOCS
-        while True:
-            while essential < len(terms) and (essential == 0 or docs + stats.df[terms[essential]] <= budget):
-                docs += stats.df[terms[essential]]
-                essential += 1
-            scores = _bm25(cursor, terms, weight, stats, terms[:essential], where, limit, None)
-            rest = sum(weight[t] for t in terms[essential:]) * (BM25_K1 + 1)
-            if essential == len(terms):
-                return scores
-            kth = min(scores.values()) if len(scores) >= limit else 0.0
-            if rest < kth:
-                return scores
-            budget *= 4
-
-
-def _bm25(cursor, terms, weight, stats, match_terms, where, limit, profile_ids) -> dict[int, float]:
-    """BM25 with every query term of the eligible documents that contain any of ``match_terms``."""
-    restrict = "AND d.profile_id = ANY(%s)" if profile_ids is not None else ""
-    sql = f"""
-        WITH terms AS (SELECT * FROM unnest(%s::text[], %s::float8[]) AS t(term, w)),
-        cand AS (
-            SELECT d.profile_id, d.length, d.search_vector
-            FROM matching_freelancerdocument d JOIN {_FROM} ON p.id = d.profile_id
-            WHERE d.search_vector @@ (SELECT string_agg(quote_literal(x), ' | ') FROM unnest(%s::text[]) x)::tsquery
-              {restrict} AND {where.sql}
-        ),
-        tf AS (
-            SELECT c.profile_id, c.length, l.lexeme,
-                   sum(CASE w WHEN 'A' THEN %s WHEN 'B' THEN %s WHEN 'C' THEN %s ELSE %s END) AS tf
-            FROM cand c, unnest(c.search_vector) l, unnest(l.weights) w
-            WHERE l.lexeme = ANY(%s::text[])
-            GROUP BY 1, 2, 3
+            cursor.execute(
+                f"""
+                SELECT t.profile_id, sum({bm25.format(t="t")}) AS score
+                FROM unnest(%s::text[], %s::float8[]) AS q(term, w)
+                JOIN matching_freelancerterm t ON t.term = q.term AND t.profile_id = ANY(%s)
+                GROUP BY t.profile_id ORDER BY score DESC, t.profile_id LIMIT %s
+                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+                [*bm25_params, terms, weights, list(profile_ids), max(limit, len(profile_ids))],
+            )
+            return {pid: float(score) for pid, score in cursor.fetchall()}
+        take = postings_per_term(weight, stats.df)
+        cursor.execute(
+            f"""
+            WITH q AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, k)),
+            found AS (
+                SELECT h.profile_id, sum({bm25.format(t="h")}) AS partial
+                FROM q CROSS JOIN LATERAL (
+                    SELECT t.profile_id, t.tf, t.length
+                    FROM matching_freelancerterm t JOIN {_FROM} ON p.id = t.profile_id
+                    WHERE t.term = q.term AND {where.sql}
+                    ORDER BY t.impact DESC
+                    LIMIT q.k
+                ) h
+                GROUP BY h.profile_id
+                ORDER BY partial DESC, h.profile_id
+                LIMIT %s
+            )
+            SELECT f.profile_id, s.score
+            FROM found f CROSS JOIN LATERAL (
+                SELECT sum({bm25.format(t="t")}) AS score
+                FROM matching_freelancerterm t JOIN q ON q.term = t.term
+                WHERE t.profile_id = f.profile_id AND t.term = ANY(%s::text[])
+            ) s
+            ORDER BY s.score DESC, f.profile_id
+            LIMIT %s
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+            [
+                terms,
+                weights,
+                [take[t] for t in terms],
+                *bm25_params,
+                *where.params,
+                RESCORE_FACTOR * limit,
+                *bm25_params,
+                terms,
+                limit,
+            ],
         )
-        SELECT tf.profile_id, sum(terms.w * tf.tf * (%s + 1) / (tf.tf + %s * (1 - %s + %s * tf.length / %s))) AS score
-        FROM tf JOIN terms ON terms.term = tf.lexeme
-        GROUP BY tf.profile_id
-        ORDER BY score DESC, tf.profile_id
-        LIMIT %s
-    """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-    params: list = [terms, [weight[t] for t in terms], list(match_terms)]
-    if profile_ids is not None:
-        params.append(list(profile_ids))
-    params += where.params
-    params += [FIELD_WEIGHTS["A"], FIELD_WEIGHTS["B"], FIELD_WEIGHTS["C"], FIELD_WEIGHTS["D"], terms]
-    params += [BM25_K1, BM25_K1, BM25_B, BM25_B, stats.avgdl, limit]
-    cursor.execute(sql, params)
-    return {pid: float(score) for pid, score in cursor.fetchall()}
+        return {pid: float(score) for pid, score in cursor.fetchall()}
+
+
+# Claims read per needed skill, strongest first (level, then the newest profile).
+CLAIMS_PER_SKILL = 400
+# The same expression as the ``skill_claim_strongest`` index on marketplace_freelancerskill, so
+# PostgreSQL reads a skill's claims in that order and stops after CLAIMS_PER_SKILL eligible ones.
+_LEVEL_RANK_SQL = (
+    "CASE "
+    + " ".join(f"WHEN fs.level = '{level}' THEN {rank}" for level, rank in SKILL_LEVEL_RANK.items())
+    + " ELSE 0 END"
+)
 
 
 def skill_candidates(skill_ids: list[int], where: Eligibility, limit: int) -> dict[int, int]:
-    """Profiles claiming any of the skills (taxonomy overlap), most overlapping first."""
+    """Profiles claiming the needed skills (taxonomy overlap), most overlapping first.
+
+    Reads the ``CLAIMS_PER_SKILL`` strongest eligible claims of each needed skill, then counts
+    exactly how many of the needed skills each profile found claims.
+    """
     if not skill_ids:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            WITH found AS (
+                SELECT DISTINCT h.profile_id
+                FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
+                    SELECT fs.profile_id
+                    FROM marketplace_freelancerskill fs JOIN {_FROM} ON p.id = fs.profile_id
+                    WHERE fs.skill_id = s.skill_id AND {where.sql}
+                    ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
+                    LIMIT %s
+                ) h
+            )
             SELECT fs.profile_id, count(*) AS overlap
-            FROM marketplace_freelancerskill fs JOIN {_FROM} ON p.id = fs.profile_id
-            WHERE fs.skill_id = ANY(%s) AND {where.sql}
-            GROUP BY fs.profile_id ORDER BY overlap DESC, fs.profile_id LIMIT %s
+            FROM marketplace_freelancerskill fs JOIN found f ON f.profile_id = fs.profile_id
+            WHERE fs.skill_id = ANY(%s)
+            GROUP BY fs.profile_id ORDER BY overlap DESC, fs.profile_id DESC LIMIT %s
             """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [list(skill_ids), *where.params, limit],
+            [list(skill_ids), *where.params, CLAIMS_PER_SKILL, list(skill_ids), limit],
         )
         return dict(cursor.fetchall())

@@ -28,6 +28,7 @@ WEIGHTS = {
     "timezone": 0.08,
     "reputation": 0.04,
 }
+_WEIGHT_TOTAL = sum(WEIGHTS.values())
 # Reputation prior: a newcomer counts as PRIOR_REVIEWS reviews of the marketplace's mean rating.
 DEFAULT_PRIOR_RATING = 4.5
 PRIOR_REVIEWS = 5
@@ -141,8 +142,12 @@ def score_candidate(
     lexical_norm: float,
     semantic_norm: float,
     prior_rating: float = DEFAULT_PRIOR_RATING,
+    explain: bool = True,
 ) -> Scored:
-    """The components, the blended score and a readable explanation of one candidate."""
+    """The components, the blended score and (with ``explain``) a readable explanation of one candidate.
+
+    Ranking scores every candidate without explanations and explains only the ones it returns.
+    """
     required = [n for n in spec.needs if n.required and n.skill_id is not None]
     nice = [n for n in spec.needs if not n.required and n.skill_id is not None]
 
@@ -220,7 +225,9 @@ def score_candidate(
         "timezone": round(tz_fit, 4),
         "reputation": round(reputation, 4),
     }
-    score = sum(WEIGHTS[k] * components[k] for k in WEIGHTS) / sum(WEIGHTS.values())
+    score = sum(WEIGHTS[k] * components[k] for k in WEIGHTS) / _WEIGHT_TOTAL
+    if not explain:
+        return Scored(score=round(score, 6), components=components, explanation={})
     explanation = {
         "required_skills_matched": matched,
         "required_skills_missing": missing,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
-from marketplace.models import FreelancerProfile, FreelancerSkill
+from marketplace.models import FreelancerProfile
 
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
@@ -64,22 +64,29 @@ def semantic_similarity(query: np.ndarray, profile_vectors: dict[str, np.ndarray
 
 
 def load_facts(profile_ids: list[int], model_version: str) -> dict[int, CandidateFacts]:
+    """What scoring reads about each candidate, with its claimed skills, in one query."""
     # Plain rows, not model instances: this runs for every candidate of every ranking.
     facts: dict[int, CandidateFacts] = {}
-    rows = FreelancerProfile.objects.filter(id__in=profile_ids).values_list(
-        "id",
-        "display_name",
-        "headline",
-        "hourly_rate",
-        "available_hours_per_week",
-        "timezone",
-        "languages",
-        "rating_avg",
-        "rating_count",
-        "completed_jobs",
-    )
-    for pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs in rows:
-        facts[pid] = CandidateFacts(
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.id, p.display_name, p.headline, p.hourly_rate, p.available_hours_per_week, p.timezone,
+                   p.languages, p.rating_avg, p.rating_count, p.completed_jobs,
+                   array_agg(fs.skill_id ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL),
+                   array_agg(s.name ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL),
+                   array_agg(fs.level ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL),
+                   array_agg(fs.years ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL)
+            FROM marketplace_freelancerprofile p
+            LEFT JOIN marketplace_freelancerskill fs ON fs.profile_id = p.id
+            LEFT JOIN marketplace_skill s ON s.id = fs.skill_id
+            WHERE p.id = ANY(%s)
+            GROUP BY p.id
+            """,
+            [list(profile_ids)],
+        )
+        rows = cursor.fetchall()
+    for pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs, *claims in rows:
+        f = CandidateFacts(
             profile_id=pid,
             display_name=name,
             headline=headline,
@@ -91,11 +98,10 @@ def load_facts(profile_ids: list[int], model_version: str) -> dict[int, Candidat
             rating_count=rating_count,
             completed_jobs=jobs,
         )
-    claims = FreelancerSkill.objects.filter(profile_id__in=profile_ids).values_list(
-        "profile_id", "skill_id", "skill__name", "level", "years"
-    )
-    for pid, skill_id, name, level, years in claims:
-        facts[pid].claims[skill_id] = ClaimFacts(skill_id=skill_id, name=name, level=level, years=years)
+        skill_ids, names, levels, years = (c or [] for c in claims)
+        for skill_id, skill_name, level, yrs in zip(skill_ids, names, levels, years, strict=True):
+            f.claims[skill_id] = ClaimFacts(skill_id=skill_id, name=skill_name, level=level, years=yrs)
+        facts[pid] = f
     return facts
 
 
@@ -246,25 +252,40 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         prior = marketplace_mean_rating()
     lex_norm = {pid: f.lexical / max(lexical.values()) if lexical else 0.0 for pid, f in facts.items()}
     sem_norm = _minmax({pid: f.semantic for pid, f in facts.items()}) if query is not None else {}
-    scored: list[tuple[float, int, Scored]] = []
-    for pid, f in facts.items():
-        s = score_candidate(
-            spec, f, lexical_norm=lex_norm.get(pid, 0.0), semantic_norm=sem_norm.get(pid, 0.0), prior_rating=prior
+
+    def score(pid: int, explain: bool) -> Scored:
+        return score_candidate(
+            spec,
+            facts[pid],
+            lexical_norm=lex_norm.get(pid, 0.0),
+            semantic_norm=sem_norm.get(pid, 0.0),
+            prior_rating=prior,
+            explain=explain,
         )
+
+    # Every candidate is scored; only the ones returned are explained.
+    scored: list[tuple[float, int]] = []
+    for pid, f in facts.items():
         if strategy == "lexical":
             key = f.lexical
         elif strategy == "dense":
             key = f.semantic
         else:
-            key = s.score
-        scored.append((key, pid, s))
+            key = score(pid, explain=False).score
+        scored.append((key, pid))
     scored.sort(key=lambda t: (-t[0], t[1]))
-    result = [
-        RankedCandidate(
-            profile_id=pid, rank=i + 1, score=round(float(key), 6), components=s.components, explanation=s.explanation
+    result = []
+    for i, (key, pid) in enumerate(scored[:limit]):
+        s = score(pid, explain=True)
+        result.append(
+            RankedCandidate(
+                profile_id=pid,
+                rank=i + 1,
+                score=round(float(key), 6),
+                components=s.components,
+                explanation=s.explanation,
+            )
         )
-        for i, (key, pid, s) in enumerate(scored[:limit])
-    ]
     log.info(
         "ranked freelancers",
         extra={"gig_id": spec.gig_id, "strategy": strategy, "candidates": len(candidate_ids), "returned": len(result)},
