@@ -136,7 +136,14 @@ class EmbeddedPostgres:
                 **self._run_as,
             )
         logfile = self.pgdata / "server.log"
-        options = f"-h {HOST} -p {self.port} -k {self.pgdata} -c max_connections=200 -c fsync=on"
+        # Ranking reads the HNSW graph, the BM25 postings and the profiles on every request: keep
+        # them in PostgreSQL's own buffers (the default 128MB holds a fraction of them at 100k
+        # profiles). JIT compilation costs more than it saves on these short queries.
+        shared_buffers = os.environ.get("EMBEDDED_PG_SHARED_BUFFERS", "1GB")
+        options = (
+            f"-h {HOST} -p {self.port} -k {self.pgdata} -c max_connections=200 -c fsync=on "
+            f"-c shared_buffers={shared_buffers} -c jit=off"
+        )
         log.info("starting embedded PostgreSQL on %s:%s", HOST, self.port)
         result = subprocess.run(
             [

@@ -81,6 +81,11 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+# Every query here is short; PostgreSQL's JIT compiler (on by default) would spend tens of
+# milliseconds compiling the larger ranking queries it mistakes for analytics.
+if env.bool("DB_DISABLE_JIT", default=True):
+    _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.default_redis_url()
 

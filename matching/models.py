@@ -69,7 +69,10 @@ class FreelancerTerm(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(models.F("term"), models.F("impact").desc(), "profile", name="freelancer_term_impact"),
+            # A term's postings, best first, read from the index alone.
+            models.Index(
+                fields=["term", "-impact"], include=["profile", "tf", "length"], name="freelancer_term_impact"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -49,9 +49,8 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(
-                        models.F("term"),
-                        models.OrderBy(models.F("impact"), descending=True),
-                        models.F("profile"),
+                        fields=["term", "-impact"],
+                        include=("profile", "tf", "length"),
                         name="freelancer_term_impact",
                     )
                 ],

@@ -62,6 +62,8 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
 
 
 _FROM = "marketplace_freelancerprofile p JOIN accounts_user u ON u.id = p.user_id"
+# The HNSW candidate list size (hnsw.ef_search) is the number of rows asked for, at least this.
+DENSE_MIN_EF_SEARCH = 40
 
 
 def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> dict[int, float]:
@@ -73,7 +75,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     best: dict[int, float] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(1000, limit * 2))])
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(DENSE_MIN_EF_SEARCH, min(1000, limit))])
         for vector in vectors:
             literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
             cursor.execute(
@@ -84,7 +86,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
                 ORDER BY e.embedding <=> %s::vector
                 LIMIT %s
                 """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-                [literal, model_version, *where.params, literal, limit * 2],
+                [literal, model_version, *where.params, literal, limit],
             )
             for profile_id, sim in cursor.fetchall():
                 if sim > best.get(profile_id, -2.0):
@@ -108,10 +110,11 @@ class CorpusStats:
     expires: float = 0.0
 
 
-# Corpus statistics are cached per process for CORPUS_STATS_TTL seconds: idf and the mean length
-# move slowly in a large corpus, and recounting them costs a scan per term. A small corpus
-# (fewer than CORPUS_EXACT_BELOW documents) is recounted as soon as its newest document changes,
-# so its scores are always exact and cheap to keep so.
+# Corpus statistics are cached per process and keyed by the newest document (highest id, latest
+# update). After a change, a small corpus (fewer than CORPUS_EXACT_BELOW documents) is recounted
+# at once, so its scores stay exact; a large one keeps its statistics up to CORPUS_STATS_TTL
+# seconds, since idf and the mean length move slowly there and recounting costs a scan per term.
+# Deletions do not move the key: they are counted at the next change.
 CORPUS_STATS_TTL = 60.0
 CORPUS_EXACT_BELOW = 5000
 _corpus_lock = threading.Lock()
@@ -128,11 +131,12 @@ def _corpus_stats(cursor, terms: list[str]) -> CorpusStats:
     now = time.monotonic()
     with _corpus_lock:
         stats = _corpus
+    # Unchanged documents keep their statistics exact however old they are; changed ones are
+    # recounted at once in a small corpus and after the TTL in a large one.
     stale = (
         stats is None
         or stats.key[0] != key[0]
-        or stats.expires < now
-        or (stats.key != key and stats.n < CORPUS_EXACT_BELOW)
+        or (stats.key != key and (stats.n < CORPUS_EXACT_BELOW or stats.expires < now))
     )
     if stale:
         cursor.execute("SELECT count(*)::float, greatest(avg(length), 1)::float FROM matching_freelancerdocument")
@@ -153,19 +157,16 @@ def _corpus_stats(cursor, terms: list[str]) -> CorpusStats:
     return stats
 
 
-# How many postings one lexical query reads at most, shared among its terms by weight (rare terms
-# get more, and a term with fewer postings than its share is read whole); at least
-# MIN_POSTINGS_PER_TERM per term. When every term fits, the top is exact BM25; beyond that, the
-# best postings of each term are read (impact order) and the profiles found are scored exactly.
-POSTINGS_BUDGET = 4000
-MIN_POSTINGS_PER_TERM = 50
-# The profiles found are rescored exactly (all query terms), this many times ``limit`` of them.
-RESCORE_FACTOR = 3
+# How many postings one lexical search reads at most, shared among its terms by weight (rare
+# terms get more, and a term with fewer postings than its share is read whole); at least
+# MIN_POSTINGS_PER_TERM per term.
+POSTINGS_BUDGET = 1200
+MIN_POSTINGS_PER_TERM = 40
 
 
-def postings_per_term(weight: dict[str, float], df: dict[str, float], budget: int = POSTINGS_BUDGET) -> dict[str, int]:
+def postings_per_term(weight: dict[str, float], df: dict[str, float], budget: int | None = None) -> dict[str, int]:
     """Share ``budget`` postings among terms by weight, giving terms with few postings all of theirs."""
-    left, total = float(budget), sum(weight.values())
+    left, total = float(POSTINGS_BUDGET if budget is None else budget), sum(weight.values())
     share: dict[str, int] = {}
     for term in sorted(weight, key=lambda t: (df[t], t)):
         fair = left * weight[term] / total if total > 0 else left
@@ -176,20 +177,29 @@ def postings_per_term(weight: dict[str, float], df: dict[str, float], budget: in
     return share
 
 
-def lexical_candidates(
-    query_text: str, where: Eligibility, limit: int, profile_ids: list[int] | None = None
-) -> dict[int, float]:
-    """BM25 over the profiles' postings (``FreelancerTerm``), best first.
+@dataclass(frozen=True)
+class LexicalQuery:
+    """A text's BM25 query: its lexemes with their weights (idf and query-term saturation)."""
 
-    The query's lexemes are OR-ed; each term's contribution saturates (k1), so repeating a
-    buzzword does not buy rank; a term repeated in the gig's title, skills and description weighs
-    more (k3). ``profile_ids`` scores exactly those profiles instead of searching.
+    terms: list[str]
+    weights: list[float]
+    df: dict[str, float]
+    avgdl: float
 
-    Search reads, per query term, its best eligible postings (``postings_per_term``), ranks the
-    profiles found by the part of their score those postings carry, and rescores the best
-    ``RESCORE_FACTOR * limit`` of them exactly with every query term. A query whose terms have
-    fewer postings than the budget reads them all, and its top ``limit`` is exact.
-    """
+    @property
+    def bm25_params(self) -> list[float]:
+        return [BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, self.avgdl]
+
+
+# BM25 of one posting ``{t}`` for query term ``q`` (parameters: LexicalQuery.bm25_params).
+_BM25_SQL = (
+    "q.w * {t}.tf * %s::float8 / ({t}.tf + %s::float8 * (1 - %s::float8 + %s::float8 * {t}.length / %s::float8))"
+)
+
+
+def lexical_query(query_text: str) -> LexicalQuery | None:
+    """The text's lexemes (English stemming, as the documents) weighted against the corpus; None if
+    none of them occurs in any profile."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float "
@@ -198,73 +208,78 @@ def lexical_candidates(
         )
         qtf = dict(cursor.fetchall())
         if not qtf:
-            return {}
+            return None
         stats = _corpus_stats(cursor, list(qtf))
-        weight = {
-            t: math.log(1 + (stats.n - stats.df[t] + 0.5) / (stats.df[t] + 0.5)) * (BM25_K3 + 1) * q / (BM25_K3 + q)
-            for t, q in qtf.items()
-            if stats.df[t] > 0
-        }
-        if not weight:
-            return {}
-        terms = sorted(weight)
-        weights = [weight[t] for t in terms]
-        bm25 = "q.w * {t}.tf * %s / ({t}.tf + %s * (1 - %s + %s * {t}.length / %s))"
-        bm25_params = [BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, stats.avgdl]
-        if profile_ids is not None:
-            cursor.execute(
-                f"""
-                SELECT t.profile_id, sum({bm25.format(t="t")}) AS score
-                FROM unnest(%s::text[], %s::float8[]) AS q(term, w)
-                JOIN matching_freelancerterm t ON t.term = q.term AND t.profile_id = ANY(%s)
-                GROUP BY t.profile_id ORDER BY score DESC, t.profile_id LIMIT %s
-                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-                [*bm25_params, terms, weights, list(profile_ids), max(limit, len(profile_ids))],
-            )
-            return {pid: float(score) for pid, score in cursor.fetchall()}
-        take = postings_per_term(weight, stats.df)
+    weight = {
+        t: math.log(1 + (stats.n - stats.df[t] + 0.5) / (stats.df[t] + 0.5)) * (BM25_K3 + 1) * q / (BM25_K3 + q)
+        for t, q in qtf.items()
+        if stats.df[t] > 0
+    }
+    if not weight:
+        return None
+    terms = sorted(weight)
+    return LexicalQuery(
+        terms=terms, weights=[weight[t] for t in terms], df={t: stats.df[t] for t in terms}, avgdl=stats.avgdl
+    )
+
+
+def lexical_candidates(query: LexicalQuery | None, where: Eligibility, limit: int) -> dict[int, float]:
+    """Eligible profiles sharing the query's words, best BM25 first (``lexical_scores`` scores them).
+
+    The query's lexemes are OR-ed; each term's contribution saturates (k1), so repeating a
+    buzzword does not buy rank; a term repeated in the gig's title, skills and description weighs
+    more (k3). Each term's best postings are read (impact order, ``postings_per_term``); the
+    profiles found are ranked by the part of their BM25 those postings carry and the eligible
+    ones kept. When every term's postings fit in the budget the values are the exact BM25 and
+    the top ``limit`` is exact; otherwise a profile's value omits terms whose postings were not
+    read far enough to reach it.
+    """
+    if query is None:
+        return {}
+    weight = dict(zip(query.terms, query.weights, strict=True))
+    take = postings_per_term(weight, query.df)
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH q AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, k)),
             found AS (
-                SELECT h.profile_id, sum({bm25.format(t="h")}) AS partial
+                SELECT h.profile_id, sum({_BM25_SQL.format(t="h")}) AS score
                 FROM q CROSS JOIN LATERAL (
-                    SELECT t.profile_id, t.tf, t.length
-                    FROM matching_freelancerterm t JOIN {_FROM} ON p.id = t.profile_id
-                    WHERE t.term = q.term AND {where.sql}
-                    ORDER BY t.impact DESC
-                    LIMIT q.k
+                    SELECT t.profile_id, t.tf, t.length FROM matching_freelancerterm t
+                    WHERE t.term = q.term ORDER BY t.impact DESC LIMIT q.k
                 ) h
                 GROUP BY h.profile_id
-                ORDER BY partial DESC, h.profile_id
-                LIMIT %s
             )
-            SELECT f.profile_id, s.score
-            FROM found f CROSS JOIN LATERAL (
-                SELECT sum({bm25.format(t="t")}) AS score
-                FROM matching_freelancerterm t JOIN q ON q.term = t.term
-                WHERE t.profile_id = f.profile_id AND t.term = ANY(%s::text[])
-            ) s
-            ORDER BY s.score DESC, f.profile_id
+            SELECT f.profile_id, f.score
+            FROM found f JOIN {_FROM} ON p.id = f.profile_id
+            WHERE {where.sql}
+            ORDER BY f.score DESC, f.profile_id
             LIMIT %s
             """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [
-                terms,
-                weights,
-                [take[t] for t in terms],
-                *bm25_params,
-                *where.params,
-                RESCORE_FACTOR * limit,
-                *bm25_params,
-                terms,
-                limit,
-            ],
+            [query.terms, query.weights, [take[t] for t in query.terms], *query.bm25_params, *where.params, limit],
+        )
+        return {pid: float(score) for pid, score in cursor.fetchall()}
+
+
+def lexical_scores(query: LexicalQuery | None, profile_ids: list[int]) -> dict[int, float]:
+    """Exact BM25 of these profiles (profiles sharing no word with the query are left out)."""
+    if query is None or not profile_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT t.profile_id, sum({_BM25_SQL.format(t="t")})
+            FROM unnest(%s::text[], %s::float8[]) AS q(term, w)
+            JOIN matching_freelancerterm t ON t.term = q.term AND t.profile_id = ANY(%s)
+            GROUP BY t.profile_id
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+            [*query.bm25_params, query.terms, query.weights, list(profile_ids)],
         )
         return {pid: float(score) for pid, score in cursor.fetchall()}
 
 
 # Claims read per needed skill, strongest first (level, then the newest profile).
-CLAIMS_PER_SKILL = 400
+CLAIMS_PER_SKILL = 100
 # The same expression as the ``skill_claim_strongest`` index on marketplace_freelancerskill, so
 # PostgreSQL reads a skill's claims in that order and stops after CLAIMS_PER_SKILL eligible ones.
 _LEVEL_RANK_SQL = (
@@ -277,29 +292,25 @@ _LEVEL_RANK_SQL = (
 def skill_candidates(skill_ids: list[int], where: Eligibility, limit: int) -> dict[int, int]:
     """Profiles claiming the needed skills (taxonomy overlap), most overlapping first.
 
-    Reads the ``CLAIMS_PER_SKILL`` strongest eligible claims of each needed skill, then counts
-    exactly how many of the needed skills each profile found claims.
+    Reads the ``CLAIMS_PER_SKILL`` strongest eligible claims of each needed skill; a profile's
+    overlap is the number of needed skills among whose strongest claims it is (every needed
+    skill it claims while a skill has fewer eligible claimants than that).
     """
     if not skill_ids:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH found AS (
-                SELECT DISTINCT h.profile_id
-                FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
-                    SELECT fs.profile_id
-                    FROM marketplace_freelancerskill fs JOIN {_FROM} ON p.id = fs.profile_id
-                    WHERE fs.skill_id = s.skill_id AND {where.sql}
-                    ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
-                    LIMIT %s
-                ) h
-            )
-            SELECT fs.profile_id, count(*) AS overlap
-            FROM marketplace_freelancerskill fs JOIN found f ON f.profile_id = fs.profile_id
-            WHERE fs.skill_id = ANY(%s)
-            GROUP BY fs.profile_id ORDER BY overlap DESC, fs.profile_id DESC LIMIT %s
+            SELECT h.profile_id, count(*) AS overlap
+            FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
+                SELECT fs.profile_id
+                FROM marketplace_freelancerskill fs JOIN {_FROM} ON p.id = fs.profile_id
+                WHERE fs.skill_id = s.skill_id AND {where.sql}
+                ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
+                LIMIT %s
+            ) h
+            GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
             """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [list(skill_ids), *where.params, CLAIMS_PER_SKILL, list(skill_ids), limit],
+            [list(dict.fromkeys(skill_ids)), *where.params, CLAIMS_PER_SKILL, limit],
         )
         return dict(cursor.fetchall())

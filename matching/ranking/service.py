@@ -13,7 +13,14 @@ from marketplace.models import FreelancerProfile
 
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
-from .candidates import dense_candidates, eligibility_sql, lexical_candidates, skill_candidates
+from .candidates import (
+    dense_candidates,
+    eligibility_sql,
+    lexical_candidates,
+    lexical_query,
+    lexical_scores,
+    skill_candidates,
+)
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
 from .skills import skill_similarities
 from .spec import GigSpec
@@ -22,8 +29,11 @@ log = logging.getLogger("matchwork.matching.ranking")
 
 STRATEGIES = ("lexical", "dense", "hybrid")
 VIEWS = (EmbeddingView.FULL, EmbeddingView.SKILLS)
-# How many candidates each retriever contributes before scoring.
-CANDIDATE_POOL = 100
+# How many candidates each retriever contributes before scoring, at least (and at least these
+# multiples of the number of results asked for). Every candidate is scored in Python, so the
+# pools bound the cost of a ranking whatever the number of profiles.
+DENSE_POOL, DENSE_POOL_FACTOR = 60, 3
+LEXICAL_POOL, SKILL_POOL, POOL_FACTOR = 40, 40, 2
 
 
 @dataclass(frozen=True)
@@ -216,19 +226,20 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     # The single-signal baselines apply only the visibility rules: they measure what one retriever
     # does on its own. The full pipeline (hybrid, used by the product) applies every hard filter.
     where = eligibility_sql(spec, feasibility=strategy == "hybrid")
-    pool = max(CANDIDATE_POOL, limit * 3)
 
     lexical: dict[int, float] = {}
     dense: dict[int, float] = {}
     query = None
-    if strategy in ("lexical", "hybrid"):
-        lexical = lexical_candidates(spec.query_text, where, pool)
+    words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
+    if words is not None:
+        lexical = lexical_candidates(words, where, max(LEXICAL_POOL, POOL_FACTOR * limit))
     if strategy in ("dense", "hybrid"):
         query = query_vectors(spec)
-        dense = dense_candidates(query, model.version, where, pool)
+        dense = dense_candidates(query, model.version, where, max(DENSE_POOL, DENSE_POOL_FACTOR * limit))
     overlap: dict[int, int] = {}
     if strategy == "hybrid":
-        overlap = skill_candidates([n.skill_id for n in spec.needs if n.skill_id], where, pool)
+        needed = [n.skill_id for n in spec.needs if n.skill_id]
+        overlap = skill_candidates(needed, where, max(SKILL_POOL, POOL_FACTOR * limit))
 
     candidate_ids = sorted(set(lexical) | set(dense) | set(overlap))
     if not candidate_ids:
@@ -238,11 +249,8 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         similarities = semantic_similarities(query, candidate_ids, model.version)
         for pid, f in facts.items():
             f.semantic = similarities.get(pid, 0.0)
-    if strategy == "hybrid":
-        # Lexical scores for candidates found by the other retrievers too.
-        missing = [pid for pid in candidate_ids if pid not in lexical]
-        if missing:
-            lexical.update(lexical_candidates(spec.query_text, where, len(missing), profile_ids=missing))
+    # Exact BM25 of every candidate, including the ones the other retrievers found.
+    lexical = lexical_scores(words, candidate_ids)
     for pid, f in facts.items():
         f.lexical = lexical.get(pid, 0.0)
 
@@ -374,8 +382,7 @@ def rank_gigs_for_freelancer(profile: FreelancerProfile, *, limit: int = 20) -> 
         query = query_vectors(spec)
         f.semantic = semantic_similarity(query, vectors)
         attach_skill_relations(spec, facts)
-        bm25 = lexical_candidates(spec.query_text, eligibility_sql(spec, feasibility=False), 1, [profile.id])
-        f.lexical = bm25.get(profile.id, 0.0)
+        f.lexical = lexical_scores(lexical_query(spec.query_text), [profile.id]).get(profile.id, 0.0)
         # Without other candidates to compare with, raw signals are mapped onto [0, 1] directly.
         semantic_norm = min(1.0, max(0.0, (f.semantic - 0.2) / 0.5))
         lexical_norm = f.lexical / (f.lexical + 10.0)
