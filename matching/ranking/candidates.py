@@ -63,7 +63,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
 
 _FROM = "marketplace_freelancerprofile p JOIN accounts_user u ON u.id = p.user_id"
 # The HNSW candidate list size (hnsw.ef_search) is the number of rows asked for, at least this.
-DENSE_MIN_EF_SEARCH = 40
+DENSE_MIN_EF_SEARCH = 100
 
 
 def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> dict[int, float]:

@@ -172,22 +172,23 @@ def attach_skill_relations(spec: GigSpec, facts: dict[int, CandidateFacts]) -> N
     claim_ids = {c.skill_id for f in facts.values() for c in f.claims.values()}
     sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
     need_ids = {n.skill_id for n in needs}
+    # A claimed skill is relevant when it is needed or close to a need, whoever claims it.
+    relevant = {
+        cid
+        for cid in claim_ids
+        if cid in need_ids or max(sims[n.skill_id].get(cid, -1.0) for n in needs) >= RELATED_FLOOR
+    }
     for f in facts.values():
-        claims = list(f.claims.values())
-        if not claims:
+        if not f.claims:
             f.focus = 0.0
             continue
         for need in needs:
             if need.skill_id in f.claims:
                 continue
-            best = max(claims, key=lambda c, nid=need.skill_id: sims[nid].get(c.skill_id, -1.0))
-            f.related[need.skill_id] = (best.skill_id, sims[need.skill_id].get(best.skill_id, -1.0))
-        relevant = sum(
-            1
-            for c in claims
-            if c.skill_id in need_ids or max(sims[n.skill_id].get(c.skill_id, -1.0) for n in needs) >= RELATED_FLOOR
-        )
-        f.focus = relevant / len(claims)
+            row = sims[need.skill_id]
+            best = max(f.claims, key=lambda cid, row=row: row.get(cid, -1.0))
+            f.related[need.skill_id] = (best, row.get(best, -1.0))
+        f.focus = sum(1 for cid in f.claims if cid in relevant) / len(f.claims)
 
 
 # The marketplace's mean rating moves slowly; averaging every rated profile per ranking cost a

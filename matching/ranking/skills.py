@@ -48,12 +48,13 @@ def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int
     claim_list = sorted(claim_ids)
     if not claim_list:
         return {nid: {} for nid in need_ids}
-    owners = np.array([i for i, sid in enumerate(claim_list) for _ in texts[sid]])
-    matrix = np.array([vectors[t] for sid in claim_list for t in texts[sid]])
+    # Every claimed skill's texts as one block of rows; the best row of each block per need text.
+    counts = [len(texts[sid]) for sid in claim_list]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    matrix = np.stack([vectors[t] for sid in claim_list for t in texts[sid]])
+    need_rows = [(nid, np.stack([vectors[t] for t in texts[nid]])) for nid in need_ids]
     out: dict[int, dict[int, float]] = {}
-    for nid in need_ids:
-        best_per_text = (np.array([vectors[t] for t in texts[nid]]) @ matrix.T).max(axis=0)
-        best = np.full(len(claim_list), -1.0)
-        np.maximum.at(best, owners, best_per_text)
-        out[nid] = {sid: float(best[i]) for i, sid in enumerate(claim_list)}
+    for nid, rows in need_rows:
+        best = np.maximum.reduceat((rows @ matrix.T).max(axis=0), starts)
+        out[nid] = dict(zip(claim_list, best.tolist(), strict=True))
     return out
