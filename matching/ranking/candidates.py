@@ -75,7 +75,8 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     best: dict[int, float] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(DENSE_MIN_EF_SEARCH, min(1000, limit))])
+        # Both views of a profile sit in the index, so twice ``limit`` rows are read per vector.
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(DENSE_MIN_EF_SEARCH, min(1000, 2 * limit))])
         for vector in vectors:
             literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
             cursor.execute(
@@ -86,7 +87,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
                 ORDER BY e.embedding <=> %s::vector
                 LIMIT %s
                 """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-                [literal, model_version, *where.params, literal, limit],
+                [literal, model_version, *where.params, literal, 2 * limit],
             )
             for profile_id, sim in cursor.fetchall():
                 if sim > best.get(profile_id, -2.0):
