@@ -198,6 +198,15 @@ _BM25_SQL = (
 )
 
 
+def _term_weights(qtf: dict[str, float], stats: CorpusStats) -> dict[str, float]:
+    """idf times query-term saturation (k3), for the terms that occur in some profile."""
+    return {
+        t: math.log(1 + (stats.n - stats.df[t] + 0.5) / (stats.df[t] + 0.5)) * (BM25_K3 + 1) * q / (BM25_K3 + q)
+        for t, q in qtf.items()
+        if stats.df[t] > 0
+    }
+
+
 def lexical_query(query_text: str) -> LexicalQuery | None:
     """The text's lexemes (English stemming, as the documents) weighted against the corpus; None if
     none of them occurs in any profile."""
@@ -211,17 +220,47 @@ def lexical_query(query_text: str) -> LexicalQuery | None:
         if not qtf:
             return None
         stats = _corpus_stats(cursor, list(qtf))
-    weight = {
-        t: math.log(1 + (stats.n - stats.df[t] + 0.5) / (stats.df[t] + 0.5)) * (BM25_K3 + 1) * q / (BM25_K3 + q)
-        for t, q in qtf.items()
-        if stats.df[t] > 0
-    }
+    weight = _term_weights(qtf, stats)
     if not weight:
         return None
     terms = sorted(weight)
     return LexicalQuery(
         terms=terms, weights=[weight[t] for t in terms], df={t: stats.df[t] for t in terms}, avgdl=stats.avgdl
     )
+
+
+def lexical_scores_of_profile(query_texts: list[str], profile_id: int) -> list[float]:
+    """One profile's exact BM25 for each of several query texts (the gigs recommended to it), in
+    three queries whatever the number of texts; equal to ``lexical_scores`` text by text."""
+    if not query_texts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT x.i, l.lexeme, coalesce(array_length(l.positions, 1), 1)::float "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS x(txt, i), unnest(to_tsvector('english', x.txt)) l",
+            [list(query_texts)],
+        )
+        qtfs: list[dict[str, float]] = [{} for _ in query_texts]
+        for i, lexeme, q in cursor.fetchall():
+            qtfs[i - 1][lexeme] = q
+        terms = sorted({t for qtf in qtfs for t in qtf})
+        if not terms:
+            return [0.0] * len(query_texts)
+        stats = _corpus_stats(cursor, terms)
+        cursor.execute(
+            "SELECT term, tf, length FROM matching_freelancerterm WHERE profile_id = %s AND term = ANY(%s)",
+            [profile_id, terms],
+        )
+        postings = {term: (tf, length) for term, tf, length in cursor.fetchall()}
+    scores = []
+    for qtf in qtfs:
+        score = 0.0
+        for term, w in _term_weights(qtf, stats).items():
+            if term in postings:
+                tf, length = postings[term]
+                score += w * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / stats.avgdl))
+        scores.append(score)
+    return scores
 
 
 def lexical_candidates(query: LexicalQuery | None, where: Eligibility, limit: int) -> dict[int, float]:

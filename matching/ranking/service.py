@@ -19,6 +19,7 @@ from .candidates import (
     lexical_candidates,
     lexical_query,
     lexical_scores,
+    lexical_scores_of_profile,
     skill_candidates,
 )
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
@@ -47,13 +48,33 @@ class RankedCandidate:
 
 def query_vectors(spec: GigSpec) -> np.ndarray:
     """The gig's view vectors: stored ones when current for the active model, else encoded now."""
+    return query_vectors_many([spec])[0]
+
+
+def query_vectors_many(specs: list[GigSpec]) -> list[np.ndarray]:
+    """``query_vectors`` of several specs: one query for the stored vectors, one encoding call."""
     model = active_model()
-    doc = spec.document()
-    if spec.gig_id is not None:
-        stored = {e.view: e for e in GigEmbedding.objects.filter(gig_id=spec.gig_id, model_version=model.version)}
-        if all(v in stored and stored[v].content_hash == doc.hash_for(v, model.key) for v in VIEWS):
-            return np.array([np.asarray(stored[v].embedding, dtype=np.float32) for v in VIEWS])
-    return get_encoder().encode([doc.views[v] for v in VIEWS])
+    gig_ids = [s.gig_id for s in specs if s.gig_id is not None]
+    stored = {
+        (e.gig_id, e.view): e for e in GigEmbedding.objects.filter(gig_id__in=gig_ids, model_version=model.version)
+    }
+    out: list[np.ndarray | None] = []
+    missing: list[tuple[int, list[str]]] = []
+    for i, spec in enumerate(specs):
+        doc = spec.document()
+        rows = [stored.get((spec.gig_id, v)) for v in VIEWS]
+        if all(
+            r is not None and r.content_hash == doc.hash_for(v, model.key) for r, v in zip(rows, VIEWS, strict=True)
+        ):
+            out.append(np.array([np.asarray(r.embedding, dtype=np.float32) for r in rows]))
+        else:
+            out.append(None)
+            missing.append((i, [doc.views[v] for v in VIEWS]))
+    if missing:
+        encoded = get_encoder().encode([t for _, texts in missing for t in texts])
+        for k, (i, _) in enumerate(missing):
+            out[i] = encoded[k * len(VIEWS) : (k + 1) * len(VIEWS)]
+    return out
 
 
 def semantic_similarity(query: np.ndarray, profile_vectors: dict[str, np.ndarray]) -> float:
@@ -156,7 +177,9 @@ def semantic_similarities(query: np.ndarray, profile_ids: list[int], model_versi
     return out
 
 
-def attach_skill_relations(spec: GigSpec, facts: dict[int, CandidateFacts]) -> None:
+def attach_skill_relations(
+    spec: GigSpec, facts: dict[int, CandidateFacts], sims: dict[int, dict[int, float]] | None = None
+) -> None:
     """For each need a candidate does not claim as such, find the closest claimed skill.
 
     Closeness is the best cosine between any name or taxonomy alias of the needed skill and any of
@@ -170,7 +193,8 @@ def attach_skill_relations(spec: GigSpec, facts: dict[int, CandidateFacts]) -> N
     for f in facts.values():
         names.update({c.skill_id: c.name for c in f.claims.values()})
     claim_ids = {c.skill_id for f in facts.values() for c in f.claims.values()}
-    sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
+    if sims is None:
+        sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
     need_ids = {n.skill_id for n in needs}
     # A claimed skill is relevant when it is needed or close to a need, whoever claims it.
     relevant = {
@@ -339,9 +363,7 @@ def rank_gigs_for_freelancer(profile: FreelancerProfile, *, limit: int = 20) -> 
     """
     from django.db import connection, transaction
 
-    from marketplace.models import Gig
-
-    from .spec import spec_from_gig
+    from .spec import gigs_for_specs, spec_from_gig
 
     if profile.available_hours_per_week <= 0:
         return []
@@ -376,19 +398,23 @@ def rank_gigs_for_freelancer(profile: FreelancerProfile, *, limit: int = 20) -> 
     prior = marketplace_mean_rating()
     facts = load_facts([profile.id], model.version)
     f = facts[profile.id]
+    # Everything per gig is read in bulk: specs, vectors, skill similarities, BM25.
+    specs = [spec_from_gig(gig) for gig in gigs_for_specs(gig_ids)]
+    queries = query_vectors_many(specs)
+    needs = {n.skill_id: n.name for spec in specs for n in spec.needs if n.skill_id is not None}
+    sims = skill_similarities(list(needs), set(f.claims), {**needs, **{c.skill_id: c.name for c in f.claims.values()}})
+    bm25 = lexical_scores_of_profile([spec.query_text for spec in specs], profile.id)
     scored: list[tuple[float, int, Scored]] = []
-    for gig in Gig.objects.filter(id__in=gig_ids).select_related("client"):
-        spec = spec_from_gig(gig)
-        f.related = {}
-        query = query_vectors(spec)
+    for spec, query, lexical in zip(specs, queries, bm25, strict=True):
+        f.related, f.focus = {}, 1.0  # per gig (a gig without skill needs leaves them so)
         f.semantic = semantic_similarity(query, vectors)
-        attach_skill_relations(spec, facts)
-        f.lexical = lexical_scores(lexical_query(spec.query_text), [profile.id]).get(profile.id, 0.0)
+        attach_skill_relations(spec, facts, sims)
+        f.lexical = lexical
         # Without other candidates to compare with, raw signals are mapped onto [0, 1] directly.
         semantic_norm = min(1.0, max(0.0, (f.semantic - 0.2) / 0.5))
         lexical_norm = f.lexical / (f.lexical + 10.0)
         s = score_candidate(spec, f, lexical_norm=lexical_norm, semantic_norm=semantic_norm, prior_rating=prior)
-        scored.append((s.score, gig.id, s))
+        scored.append((s.score, spec.gig_id, s))
     scored.sort(key=lambda t: (-t[0], -t[1]))
     return [
         RankedGig(gig_id=gid, rank=i + 1, score=key, components=s.components, explanation=s.explanation)

@@ -48,11 +48,38 @@ class GigSpec:
         return f"{doc.headline} {doc.skills} {doc.body}"
 
 
+def gigs_for_specs(gig_ids):
+    """Gigs with what ``spec_from_gig`` reads prefetched: a fixed number of queries for any number."""
+    from django.db.models import Prefetch
+
+    from marketplace.models import GigSkill
+
+    return (
+        Gig.objects.filter(id__in=list(gig_ids))
+        .select_related("client")
+        .prefetch_related(
+            Prefetch("skill_needs", queryset=GigSkill.objects.select_related("skill").order_by(*NEED_ORDER)),
+            "client__memberships",
+        )
+    )
+
+
+NEED_ORDER = ("-required", "skill__name")
+
+
 def spec_from_gig(gig: Gig) -> GigSpec:
+    if "skill_needs" in getattr(gig, "_prefetched_objects_cache", {}):
+        rows = gig.skill_needs.all()  # gigs_for_specs: already in NEED_ORDER
+    else:
+        rows = gig.skill_needs.select_related("skill").order_by(*NEED_ORDER)
     needs = tuple(
         SkillNeedSpec(skill_id=n.skill_id, name=n.skill.name, required=n.required, min_level=n.min_level or "")
-        for n in gig.skill_needs.select_related("skill").order_by("-required", "skill__name")
+        for n in rows
     )
+    if "memberships" in getattr(gig.client, "_prefetched_objects_cache", {}):
+        members = tuple(m.user_id for m in gig.client.memberships.all())
+    else:
+        members = tuple(gig.client.memberships.values_list("user_id", flat=True))
     return GigSpec(
         title=gig.title,
         description=gig.description,
@@ -65,5 +92,5 @@ def spec_from_gig(gig: Gig) -> GigSpec:
         min_overlap_hours=gig.min_overlap_hours,
         languages=tuple(gig.languages or ()),
         gig_id=gig.id,
-        exclude_user_ids=tuple(gig.client.memberships.values_list("user_id", flat=True)),
+        exclude_user_ids=members,
     )

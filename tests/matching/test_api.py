@@ -162,6 +162,39 @@ def test_recommended_gigs_for_the_requesting_freelancer(setting, make_gig):
     assert APIClient().get("/api/v1/freelancers/me/recommended-gigs/").status_code in (401, 403)
 
 
+def test_recommended_gigs_cost_the_same_queries_for_two_gigs_or_eight(setting, make_gig):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from matching.services import gig_embeddings_refresh
+
+    def more_gigs(n):
+        gigs = [
+            make_gig(
+                title=f"Bounding boxes for dataset {i}",
+                description="Draw boxes around vehicles; follow the labelling guidelines.",
+                skills=[("Image annotation", True, ""), ("CVAT", False, "")],
+                budget_max=30,
+            )
+            for i in range(n)
+        ]
+        gig_embeddings_refresh(gig_ids=[g.id for g in gigs] + [setting["gig"].id])
+
+    lead = setting["freelancers"][0]
+    url = "/api/v1/freelancers/me/recommended-gigs/"
+    more_gigs(1)
+    _as(lead.user).get(url)  # warms the per-process caches (corpus statistics, skill vectors)
+    with CaptureQueriesContext(connection) as two:
+        first = _as(lead.user).get(url).json()
+    more_gigs(6)
+    _as(lead.user).get(url)
+    with CaptureQueriesContext(connection) as eight:
+        second = _as(lead.user).get(url).json()
+
+    assert (first["count"], second["count"]) == (2, 8)
+    assert len(eight) == len(two)
+
+
 def test_invitation_from_a_match_records_the_rank_and_score_the_engine_showed(setting, make_freelancer):
     gig, owner = setting["gig"], setting["owner"]
     gig.status = "published"

@@ -12,6 +12,7 @@ from matching.ranking.candidates import (
     lexical_candidates,
     lexical_query,
     lexical_scores,
+    lexical_scores_of_profile,
     postings_per_term,
     skill_candidates,
 )
@@ -153,3 +154,16 @@ def test_corpus_statistics_of_a_large_corpus_are_reused_until_they_expire(encode
     monkeypatch.setattr(candidates, "CORPUS_EXACT_BELOW", 5000)  # small again: exact at once
     assert set(lexical_candidates(lexical_query("annotation"), where, 5)) == {first.id, second.id}
     assert candidates._corpus.n == 2
+
+
+def test_bm25_of_one_profile_for_many_texts_equals_one_by_one(encoder, make_freelancer):
+    profiles = [make_freelancer(headline=h, bio=f"{h}. Five years of practice.") for h in HEADLINES]
+    freelancer_profiles_refresh(profile_ids=[p.id for p in profiles])
+    texts = ["data annotation", "career coaching for managers", "knitting patterns", "data data quality"]
+    target = profiles[0]
+
+    batch = lexical_scores_of_profile(texts, target.id)
+
+    one_by_one = [lexical_scores(lexical_query(t), [target.id]).get(target.id, 0.0) for t in texts]
+    assert batch == pytest.approx(one_by_one)
+    assert batch[0] > 0 and batch[2] == 0.0
