@@ -73,25 +73,28 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     strict filters do not starve the result.
     """
     best: dict[int, float] = {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    branch = f"""
+        (SELECT e.profile_id, 1 - (e.embedding <=> %s::vector) AS sim
+         FROM matching_freelancerembedding e JOIN {_FROM} ON p.id = e.profile_id
+         WHERE e.model_version = %s AND {where.sql}
+         ORDER BY e.embedding <=> %s::vector
+         LIMIT %s)
+    """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+    params: list = []
+    for vector in vectors:
+        literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
         # Both views of a profile sit in the index, so twice ``limit`` rows are read per vector.
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(DENSE_MIN_EF_SEARCH, min(1000, 2 * limit))])
-        for vector in vectors:
-            literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
-            cursor.execute(
-                f"""
-                SELECT e.profile_id, 1 - (e.embedding <=> %s::vector) AS sim
-                FROM matching_freelancerembedding e JOIN {_FROM} ON p.id = e.profile_id
-                WHERE e.model_version = %s AND {where.sql}
-                ORDER BY e.embedding <=> %s::vector
-                LIMIT %s
-                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-                [literal, model_version, *where.params, literal, 2 * limit],
-            )
-            for profile_id, sim in cursor.fetchall():
-                if sim > best.get(profile_id, -2.0):
-                    best[profile_id] = float(sim)
+        params += [literal, model_version, *where.params, literal, 2 * limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # SET LOCAL for both settings in one round trip; one statement for every query vector.
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', %s, true)",
+            [str(max(DENSE_MIN_EF_SEARCH, min(1000, 2 * limit)))],
+        )
+        cursor.execute(" UNION ALL ".join([branch] * len(vectors)), params)
+        for profile_id, sim in cursor.fetchall():
+            if sim > best.get(profile_id, -2.0):
+                best[profile_id] = float(sim)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
     return dict(ranked)
 
@@ -122,13 +125,19 @@ _corpus_lock = threading.Lock()
 _corpus: CorpusStats | None = None
 
 
-def _corpus_stats(cursor, terms: list[str]) -> CorpusStats:
+# The newest document: the key of the cached statistics.
+_CORPUS_KEY_SQL = (
+    "(SELECT max(id) FROM matching_freelancerdocument), (SELECT max(updated_at) FROM matching_freelancerdocument)"
+)
+
+
+def _corpus_stats(cursor, terms: list[str], newest: tuple | None = None) -> CorpusStats:
+    """Statistics for these terms; ``newest`` is the corpus key when the caller read it already."""
     global _corpus
-    cursor.execute(
-        "SELECT (SELECT max(id) FROM matching_freelancerdocument), "
-        "(SELECT max(updated_at) FROM matching_freelancerdocument)"
-    )
-    key = (connection.settings_dict["NAME"], *cursor.fetchone())
+    if newest is None:
+        cursor.execute(f"SELECT {_CORPUS_KEY_SQL}")
+        newest = cursor.fetchone()
+    key = (connection.settings_dict["NAME"], *newest)
     now = time.monotonic()
     with _corpus_lock:
         stats = _corpus
@@ -211,15 +220,17 @@ def lexical_query(query_text: str) -> LexicalQuery | None:
     """The text's lexemes (English stemming, as the documents) weighted against the corpus; None if
     none of them occurs in any profile."""
     with connection.cursor() as cursor:
+        # The query's lexemes and the corpus key in one round trip.
         cursor.execute(
-            "SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float "
+            f"SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float, {_CORPUS_KEY_SQL} "  # noqa: S608
             "FROM unnest(to_tsvector('english', %s)) l",
             [query_text],
         )
-        qtf = dict(cursor.fetchall())
-        if not qtf:
+        rows = cursor.fetchall()
+        if not rows:
             return None
-        stats = _corpus_stats(cursor, list(qtf))
+        qtf = {lexeme: q for lexeme, q, *_ in rows}
+        stats = _corpus_stats(cursor, list(qtf), newest=tuple(rows[0][2:]))
     weight = _term_weights(qtf, stats)
     if not weight:
         return None
