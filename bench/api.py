@@ -263,14 +263,14 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return out
 
 
-def embedded_pids() -> dict[str, list[int]]:
+def embedded_pids(children: dict[int, list[int]] | None = None) -> dict[str, list[int]]:
     """The embedded PostgreSQL (postmaster and its backends) and Redis, when the bench uses them."""
     from config import embedded
 
     groups: dict[str, list[int]] = {}
     pg_pidfile = embedded.DATA_DIR / "postgres" / "postmaster.pid"
     if not os.environ.get("DATABASE_URL") and pg_pidfile.exists():
-        groups["postgres"] = tree_pids(int(pg_pidfile.read_text().split()[0]))
+        groups["postgres"] = tree_pids(int(pg_pidfile.read_text().split()[0]), children)
     redis_pidfile = embedded.DATA_DIR / "redis" / "redis.pid"
     if not os.environ.get("REDIS_URL") and redis_pidfile.exists():
         groups["redis"] = [int(redis_pidfile.read_text().strip())]
@@ -280,38 +280,67 @@ def embedded_pids() -> dict[str, list[int]]:
 class CpuMeter:
     """CPU seconds used by each process group between ``start()`` and ``stop()``.
 
-    Groups are re-listed at both ends (PostgreSQL forks a backend per new connection); a process
-    that exits in between is not counted, so the figures are a lower bound."""
+    The groups are re-listed and read every ``interval`` seconds while the load runs: PostgreSQL
+    forks a backend per new connection, and a connection older than CONN_MAX_AGE ends with its
+    request, so backends come and go; one that exits counts with its last reading (at most
+    ``interval`` of its CPU is missed)."""
 
-    def __init__(self, groups) -> None:
+    def __init__(self, groups, interval: float = 1.0) -> None:
         self.groups = groups  # () -> {name: [pids]}
+        self.interval = interval
+
+    def _read(self) -> None:
+        for name, pids in self.groups().items():
+            self.last.setdefault(name, {}).update(cpu_seconds(pids))
+
+    def _poll(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self._read()
 
     def start(self) -> None:
         self.before = {name: cpu_seconds(pids) for name, pids in self.groups().items()}
+        self.last: dict[str, dict[int, float]] = {}
         self.self_before = time.process_time()
         self.children_before = os.times().children_user + os.times().children_system
+        self.stopping = threading.Event()
+        self.poller = threading.Thread(target=self._poll, daemon=True)
+        self.poller.start()
 
     def stop(self, requests: int, client: str) -> dict[str, float]:
-        after = {name: cpu_seconds(pids) for name, pids in self.groups().items()}
+        self.stopping.set()
+        self.poller.join()
+        self._read()
         used = {
             name: sum(t - self.before.get(name, {}).get(pid, 0.0) for pid, t in times.items())
-            for name, times in after.items()
+            for name, times in self.last.items()
         }
         if client == "wrk":
             used["client"] = os.times().children_user + os.times().children_system - self.children_before
-        else:
+        else:  # this process: the client threads (and the poller, a fraction of a millisecond per second)
             used["client"] = time.process_time() - self.self_before
         return {name: 1000 * seconds / max(requests, 1) for name, seconds in used.items()}
 
 
-def tree_pids(root: int) -> list[int]:
-    out = [root]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(root)], capture_output=True, text=True).stdout.split()
-    except OSError:
-        children = []
-    for c in children:
-        out += tree_pids(int(c))
+def children_map() -> dict[int, list[int]]:
+    """Parent pid -> child pids, from /proc (no subprocess: this runs while the load is measured)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return children
+
+
+def tree_pids(root: int, children: dict[int, list[int]] | None = None) -> list[int]:
+    """``root`` and its descendants."""
+    children = children_map() if children is None else children
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
     return out
 
 
@@ -451,7 +480,12 @@ def main() -> None:
                 "random",
             ),
         }
-        meter = CpuMeter(lambda: {"web": tree_pids(web.pid), "worker": tree_pids(worker.pid), **embedded_pids()})
+
+        def process_groups() -> dict[str, list[int]]:
+            kids = children_map()
+            return {"web": tree_pids(web.pid, kids), "worker": tree_pids(worker.pid, kids), **embedded_pids(kids)}
+
+        meter = CpuMeter(process_groups)
         for ep in endpoints:
             load = os.getloadavg()[0]
             meter.start()
