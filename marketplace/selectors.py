@@ -158,23 +158,29 @@ _PUBLIC_GIG = Q(
 )
 
 
+# The skill columns a gig or profile is rendered with (marketplace.api.serializers.GigSkillOutput).
+_SKILL_SHOWN = ("skill__id", "skill__name", "skill__slug", "skill__category")
+
+
 def _with_gig_relations(qs: QuerySet[Gig]) -> QuerySet[Gig]:
-    return qs.select_related("client").prefetch_related(
-        Prefetch("skill_needs", queryset=GigSkill.objects.select_related("skill").order_by("-required", "skill__name"))
+    needs = (
+        GigSkill.objects.select_related("skill")
+        .only("gig_id", "required", "min_level", *_SKILL_SHOWN)
+        .order_by("-required", "skill__name")
     )
+    return qs.select_related("client").prefetch_related(Prefetch("skill_needs", queryset=needs))
 
 
-def _own_client_id(user: AnyUser) -> int | None:
-    membership = membership_of(user)
-    return membership.client_id if membership else None
+def _own_client_ids(user: AnyUser) -> QuerySet[ClientMembership]:
+    """The user's client id as a subquery: filters on it cost no query of their own."""
+    return ClientMembership.objects.filter(user=user).values("client_id")
 
 
 def gigs_visible_to(user: AnyUser) -> QuerySet[Gig]:
     """Public gigs, plus every gig of the user's own client (drafts and closed ones too)."""
     visible = _PUBLIC_GIG
-    client_id = _own_client_id(user)
-    if client_id is not None:
-        visible = visible | Q(client_id=client_id)
+    if _authenticated(user):
+        visible = visible | Q(client_id__in=_own_client_ids(user))
     return _with_gig_relations(Gig.objects.filter(visible))
 
 
@@ -195,11 +201,7 @@ def gig_is_public(gig: Gig) -> bool:
 def _party_filter(user: AnyUser, *, freelancer_path: str, client_path: str) -> Q | None:
     if not _authenticated(user):
         return None
-    q = Q(**{f"{freelancer_path}__user": user})
-    client_id = _own_client_id(user)
-    if client_id is not None:
-        q |= Q(**{client_path: client_id})
-    return q
+    return Q(**{f"{freelancer_path}__user": user}) | Q(**{f"{client_path}__in": _own_client_ids(user)})
 
 
 def proposals_visible_to(user: AnyUser) -> QuerySet[Proposal]:

@@ -58,7 +58,8 @@ class MarketplaceViewSet(ScopedQuerysetMixin, viewsets.GenericViewSet):
         return self.get_queryset().get(pk=obj.pk)
 
     def find_visible(self, queryset, pk: int, field: str):
-        obj = queryset.filter(pk=pk).first()
+        # The object goes to a service, not to a serializer: its list prefetches are not needed.
+        obj = queryset.prefetch_related(None).filter(pk=pk).first()
         if obj is None:
             raise ValidationError({field: ["Not found."]})
         return obj

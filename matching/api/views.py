@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.pagination import CountInPageQueryPaginator
 from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
 from marketplace.services import skill_match
@@ -31,6 +33,11 @@ class MatchPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class MatchRunResultsPagination(MatchPagination):
+    # A stored run holds at most MATCHING_RUN_SIZE results: the count comes with the page.
+    django_paginator_class = CountInPageQueryPaginator
 
 
 class ClientGigMixin:
@@ -60,15 +67,16 @@ class GigMatchesView(ClientGigMixin, APIView):
         ),
     )
     def get(self, request: Request, gig_id: int) -> Response:
-        gig = self.get_gig(request, gig_id)
-        run = selectors.latest_finished_run(gig)
-        waiting = selectors.waiting_run(gig)
-        paginator = MatchPagination()
+        runs = selectors.gig_runs_visible_to(request.user, gig_id)
+        if runs is None:
+            raise Http404
+        run, waiting = runs.finished, runs.waiting
+        paginator = MatchRunResultsPagination()
         results = selectors.run_results(run) if run else []
         page = paginator.paginate_queryset(results, request, view=self) if run else []
         return Response(
             {
-                "gig": gig.id,
+                "gig": runs.gig_id,
                 "pending": waiting is not None,
                 "pending_run": MatchRunSerializer(waiting).data if waiting else None,
                 "run": MatchRunSerializer(run).data if run else None,

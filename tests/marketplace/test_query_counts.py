@@ -69,3 +69,31 @@ def test_anonymous_list_query_count(market, path, django_assert_max_num_queries)
     for size in (2, 25):
         with django_assert_max_num_queries(4):
             assert APIClient().get(path, {"page_size": size}).status_code == 200
+
+
+def test_match_list_reads_a_page_of_a_stored_run_in_three_queries(market, django_assert_max_num_queries):
+    """Token, runs, page (its total comes with it): the same at any page size, and the total and links
+    agree with the freelancers still shown."""
+    from marketplace.models import Gig
+    from matching.models import MatchResult, MatchRun
+
+    gig = Gig.objects.get(pk=market.get("/api/v1/gigs/", {"mine": "true"}).json()["results"][0]["id"])
+    freelancers = FreelancerFactory.create_batch(26)
+    run = MatchRun.objects.create(gig=gig, status=MatchRun.Status.DONE, candidate_count=len(freelancers))
+    MatchResult.objects.bulk_create(
+        MatchResult(run=run, freelancer=f, rank=i + 1, score=1 - i / 100) for i, f in enumerate(freelancers)
+    )
+    hidden = freelancers[3]
+    hidden.visibility = "hidden"
+    hidden.save(update_fields=["visibility"])
+    url = f"/api/v1/gigs/{gig.id}/matches/"
+    for size in (2, 25):
+        with django_assert_max_num_queries(3):
+            body = market.get(url, {"page_size": size}).json()
+        assert body["count"] == len(freelancers) - 1
+        assert len(body["results"]) == size
+        assert hidden.id not in {r["freelancer"]["id"] for r in body["results"]}
+    last = market.get(url, {"page_size": 10, "page": "last"}).json()
+    assert last["next"] is None and [r["rank"] for r in last["results"]] == list(range(22, 27))
+    assert market.get(url, {"page_size": 10, "page": 4}).status_code == 404
+    assert market.get(url, {"page": "x"}).status_code == 404
