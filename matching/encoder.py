@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("matchwork.matching.encoder")
 
 DIMENSIONS = 384
-BATCH_SIZE = 64
+# Texts per forward pass. sentence-transformers sorts a call's texts by length, so smaller batches
+# pad less: on 2 cores, 32 encoded a worker task's 128 texts about 15-25% faster than 64.
+BATCH_SIZE = 32
 
 
 class ModelIntegrityError(RuntimeError):
