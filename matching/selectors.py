@@ -78,7 +78,7 @@ def gig_runs_visible_to(user: User, gig_id: int) -> GigRuns | None:
 
 
 # What the API shows of a listed freelancer (matching.api.serializers.FreelancerSummarySerializer).
-_SUMMARY_FIELDS = (
+SUMMARY_FIELDS = (
     "display_name",
     "headline",
     "hourly_rate",
@@ -100,7 +100,7 @@ def run_results(run: MatchRun) -> QuerySet[MatchResult]:
     return (
         run.results.select_related("freelancer")
         .only("run_id", "rank", "score", "components", "explanation", "freelancer_id",
-              *(f"freelancer__{f}" for f in _SUMMARY_FIELDS))
+              *(f"freelancer__{f}" for f in SUMMARY_FIELDS))
         .filter(
             freelancer__visibility=FreelancerProfile.Visibility.PUBLIC,
             freelancer__moderation_status="approved",

@@ -110,7 +110,8 @@ def _documents_store(docs: dict[int, Document], ranking_hashes: dict[int, str]) 
                 "FROM unnest(%s::bigint[], %s::text[]) AS i(pid, h) WHERE d.profile_id = i.pid",
                 [stale, [ranking_hashes[pid] for pid in stale]],
             )
-    changed = [pid for pid, doc in docs.items() if current.get(pid, ("", ""))[0] != doc.content_hash]
+    # In id order, so concurrent tasks with overlapping profiles lock the rows in the same order.
+    changed = sorted(pid for pid, doc in docs.items() if current.get(pid, ("", ""))[0] != doc.content_hash)
     if not changed:
         return moved
     # One statement for the whole batch (a worker task carries up to 64 profiles).

@@ -9,6 +9,7 @@ from marketplace.models import FreelancerProfile, Gig, SkillLevel
 
 from ..models import MatchResult, MatchRun
 from ..ranking import STRATEGIES
+from ..selectors import SUMMARY_FIELDS
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
@@ -32,19 +33,7 @@ class MatchRunSerializer(serializers.ModelSerializer):
 class FreelancerSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = FreelancerProfile
-        fields = [
-            "id",
-            "display_name",
-            "headline",
-            "hourly_rate",
-            "currency",
-            "available_hours_per_week",
-            "timezone",
-            "languages",
-            "rating_avg",
-            "rating_count",
-            "completed_jobs",
-        ]
+        fields = ["id", *SUMMARY_FIELDS]  # the selector reads exactly these columns
         read_only_fields = fields
 
 
