@@ -39,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import OUT, ROOT, machine, percentiles, print_machine, setup_django
+from bench.common import OUT, ROOT, percentiles, start_bench, write_json
 
 MAX_REQUESTS_PER_ENDPOINT = 100_000
 
@@ -387,12 +387,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error("--client wrk needs wrk on the PATH (Debian: apt-get install wrk)")
-    setup_django()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    info = machine()
-    print_machine(info)
+    info = start_bench()
     from bench.synthetic import freelancer_count
 
     data = prepare(args.freelancers, n_proposers=400)
@@ -535,13 +530,10 @@ def main() -> None:
         f"connections, {args.duration:.0f}s per endpoint, {info['freelancers']:,} freelancers, "
         f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(args.json, "w") as fh:
-        json.dump(
-            {"machine": info, "args": vars(args), "results": results, "web_rss_mib": web_rss,
-             "worker_rss_mib": worker_rss}, fh, indent=1,
-        )  # fmt: skip
-    print(f"wrote {args.json}")
+    write_json(
+        args.json,
+        {"machine": info, "args": vars(args), "results": results, "web_rss_mib": web_rss, "worker_rss_mib": worker_rss},
+    )
 
 
 if __name__ == "__main__":

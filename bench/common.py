@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -22,6 +23,24 @@ def setup_django() -> None:
     import django
 
     django.setup()
+
+
+def start_bench() -> dict:
+    """Django on the bench database, migrated; prints and returns the machine description."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    info = machine()
+    print_machine(info)
+    return info
+
+
+def write_json(path: str, payload: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(payload, fh, indent=1)
+    print(f"wrote {path}")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

@@ -22,10 +22,9 @@ so the ranking bench stays reproducible.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
-from bench.common import OUT, machine, peak_rss_mib, print_machine, setup_django
+from bench.common import OUT, peak_rss_mib, start_bench, write_json
 
 
 def main() -> None:
@@ -34,10 +33,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="profiles per task (tasks.EMBED_BATCH)")
     parser.add_argument("--json", default=str(OUT / "embed.json"))
     args = parser.parse_args()
-    setup_django()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    info = start_bench()
     from django.db import connection
     from tqdm import tqdm
 
@@ -48,8 +44,6 @@ def main() -> None:
     from matching.models import EmbeddingView, FreelancerDocument, FreelancerEmbedding
     from matching.tasks import embed_freelancers
 
-    info = machine()
-    print_machine(info)
     if freelancer_count() < args.profiles:
         seed_freelancers(args.profiles)
     ids = list(FreelancerProfile.objects.order_by("id").values_list("id", flat=True)[: args.profiles])
@@ -130,10 +124,7 @@ def main() -> None:
         f"{result['ratio_vs_512_text_calls']:.3f} (512-text calls)  "
         f"(torch threads {result['torch_threads']}, peak RSS {result['bench_peak_rss_mib']:.0f} MiB)"
     )
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(args.json, "w") as fh:
-        json.dump({"machine": info, "result": result}, fh, indent=1)
-    print(f"wrote {args.json}")
+    write_json(args.json, {"machine": info, "result": result})
 
 
 if __name__ == "__main__":

@@ -20,14 +20,13 @@ Never a pass/fail test: it prints figures.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
 from contextlib import contextmanager
 
 import numpy as np
 
-from bench.common import OUT, machine, peak_rss_mib, percentiles, print_machine, setup_django
+from bench.common import OUT, peak_rss_mib, percentiles, start_bench, write_json
 
 
 class Reference:
@@ -262,12 +261,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=None, help="gigs ranked untimed first (default: all)")
     parser.add_argument("--json", default=str(OUT / "ranking.json"))
     args = parser.parse_args()
-    setup_django()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    info = machine()
-    print_machine(info)
+    info = start_bench()
     results = [bench_size(int(s), args.gigs, args.repeat, args.warmup) for s in args.sizes.split(",")]
     print(
         "\n| freelancers | engine p50 / p95 / p99 ms | numpy ref p50 / p95 ms | ratio p95 | recall@20 (cand / dense) "
@@ -281,10 +275,7 @@ def main() -> None:
             f"{ref['p95']:.1f} | {r['ratio_p95']:.2f}x | {r['recall@20_candidates']:.3f} / {r['recall@20_dense']:.3f} "
             f"| {r['sizes_mib']['matching_freelancerembedding']:.0f} | {r['sizes_mib']['database']:.0f} |"
         )
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(args.json, "w") as fh:
-        json.dump({"machine": info, "results": results}, fh, indent=1)
-    print(f"wrote {args.json}")
+    write_json(args.json, {"machine": info, "results": results})
 
 
 if __name__ == "__main__":

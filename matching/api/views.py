@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from config.api.pagination import CountInPageQueryPaginator
 from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
+from marketplace.selectors import freelancer_profile_of
 from marketplace.services import skill_match
 
 from .. import selectors, services
@@ -182,7 +183,7 @@ class RecommendedGigsView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        profile = FreelancerProfile.objects.filter(user=request.user).first()
+        profile = freelancer_profile_of(request.user)
         if profile is None:
             raise NotFound("You have no freelancer profile.")
         ranked = rank_gigs_for_freelancer(profile, limit=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from marketplace.models import Gig
 
@@ -36,6 +37,11 @@ class GigSpec:
     exclude_user_ids: tuple[int, ...] = field(default=())
 
     def document(self) -> Document:
+        return self._document
+
+    @cached_property
+    def _document(self) -> Document:
+        # Built once per spec: ranking reads it for the query vectors and for the BM25 text.
         return gig_document_from_parts(
             title=self.title,
             description=self.description,
