@@ -271,6 +271,10 @@ MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=30)
 MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
 # Candidates stored per match run.
 MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
+# Threads (each with its own database connection) that run a ranking's retrievers side by side:
+# one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
+# another on the caller's connection (matching/ranking/parallel.py).
+MATCHING_PARALLEL_QUERIES = env.int("MATCHING_PARALLEL_QUERIES", default=2)
 
 # --------------------------------------------------------------------------- logging
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

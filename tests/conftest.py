@@ -60,3 +60,14 @@ def client_for(user) -> APIClient:
 @pytest.fixture
 def as_user():
     return client_for
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_ranking_pool(django_db_setup):
+    """Transactional tests that rank outside a transaction open the ranking pool's connections
+    (matching/ranking/parallel.py); they must be closed before the test database is dropped, so
+    this tears down before ``django_db_setup``."""
+    yield
+    from matching.ranking import parallel
+
+    parallel.shutdown()

@@ -5,11 +5,14 @@ from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 
 
 def reset_caches() -> None:
-    """Forget the per-process corpus statistics and mean rating (tests; after bulk loads)."""
+    """Forget the per-process corpus statistics, mean rating and query vectors (tests; after bulk
+    loads)."""
     from . import candidates, service
 
     candidates._corpus = None
     service._mean_rating.clear()
+    with service._query_vectors_lock:
+        service._query_vectors.clear()
 
 
 __all__ = [

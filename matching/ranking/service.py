@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +16,8 @@ from marketplace.models import FreelancerProfile
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import (
+    LexicalQuery,
+    best_of,
     dense_candidates,
     eligibility_sql,
     lexical_candidates,
@@ -22,6 +26,7 @@ from .candidates import (
     lexical_scores_of_profile,
     skill_candidates,
 )
+from .parallel import side_by_side
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
 from .skills import skill_similarities
 from .spec import GigSpec
@@ -51,30 +56,51 @@ def query_vectors(spec: GigSpec) -> np.ndarray:
     return query_vectors_many([spec])[0]
 
 
+# A vector is a function of the model and the text, so the process remembers the latest ones by
+# the hash of both (``Document.hash_for``): a gig ranked again, or a search asked again, costs no
+# read and no encoding. Bounded; the oldest entries go first.
+QUERY_VECTOR_CACHE_SIZE = 4096
+_query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+_query_vectors_lock = threading.Lock()
+
+
+def _remember_vectors(pairs: list[tuple[str, np.ndarray]]) -> None:
+    with _query_vectors_lock:
+        for key, vector in pairs:
+            vector.setflags(write=False)
+            _query_vectors[key] = vector
+            _query_vectors.move_to_end(key)
+        while len(_query_vectors) > QUERY_VECTOR_CACHE_SIZE:
+            _query_vectors.popitem(last=False)
+
+
 def query_vectors_many(specs: list[GigSpec]) -> list[np.ndarray]:
-    """``query_vectors`` of several specs: one query for the stored vectors, one encoding call."""
+    """``query_vectors`` of several specs: at most one query for the stored vectors and one
+    encoding call, for the texts this process has not seen yet."""
     model = active_model()
-    gig_ids = [s.gig_id for s in specs if s.gig_id is not None]
-    stored = {
-        (e.gig_id, e.view): e for e in GigEmbedding.objects.filter(gig_id__in=gig_ids, model_version=model.version)
-    }
-    out: list[np.ndarray | None] = []
+    hashes = [[spec.document().hash_for(v, model.key) for v in VIEWS] for spec in specs]
+    with _query_vectors_lock:
+        known = [[_query_vectors.get(h) for h in row] for row in hashes]
+    unknown = [i for i, row in enumerate(known) if any(v is None for v in row)]
+    gig_ids = [specs[i].gig_id for i in unknown if specs[i].gig_id is not None]
+    stored = {}
+    if gig_ids:
+        rows = GigEmbedding.objects.filter(gig_id__in=gig_ids, model_version=model.version)
+        stored = {(e.gig_id, e.view): e for e in rows}
     missing: list[tuple[int, list[str]]] = []
-    for i, spec in enumerate(specs):
-        doc = spec.document()
+    for i in unknown:
+        spec = specs[i]
         rows = [stored.get((spec.gig_id, v)) for v in VIEWS]
-        if all(
-            r is not None and r.content_hash == doc.hash_for(v, model.key) for r, v in zip(rows, VIEWS, strict=True)
-        ):
-            out.append(np.array([np.asarray(r.embedding, dtype=np.float32) for r in rows]))
+        if all(r is not None and r.content_hash == h for r, h in zip(rows, hashes[i], strict=True)):
+            known[i] = [np.asarray(r.embedding, dtype=np.float32) for r in rows]
         else:
-            out.append(None)
-            missing.append((i, [doc.views[v] for v in VIEWS]))
+            missing.append((i, [spec.document().views[v] for v in VIEWS]))
     if missing:
         encoded = get_encoder().encode([t for _, texts in missing for t in texts])
         for k, (i, _) in enumerate(missing):
-            out[i] = encoded[k * len(VIEWS) : (k + 1) * len(VIEWS)]
-    return out
+            known[i] = list(encoded[k * len(VIEWS) : (k + 1) * len(VIEWS)])
+    _remember_vectors([(h, v) for i in unknown for h, v in zip(hashes[i], known[i], strict=True)])
+    return [np.array(row) for row in known]
 
 
 def semantic_similarity(query: np.ndarray, profile_vectors: dict[str, np.ndarray]) -> float:
@@ -252,37 +278,46 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     # does on its own. The full pipeline (hybrid, used by the product) applies every hard filter.
     where = eligibility_sql(spec, feasibility=strategy == "hybrid")
 
-    lexical: dict[int, float] = {}
-    dense: dict[int, float] = {}
-    query = None
-    words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
-    if words is not None:
-        lexical = lexical_candidates(words, where, max(LEXICAL_POOL, POOL_FACTOR * limit))
-    if strategy in ("dense", "hybrid"):
-        query = query_vectors(spec)
-        dense = dense_candidates(query, model.version, where, max(DENSE_POOL, DENSE_POOL_FACTOR * limit))
-    overlap: dict[int, int] = {}
-    if strategy == "hybrid":
-        needed = [n.skill_id for n in spec.needs if n.skill_id]
-        overlap = skill_candidates(needed, where, max(SKILL_POOL, POOL_FACTOR * limit))
+    query = query_vectors(spec) if strategy in ("dense", "hybrid") else None
+    dense_pool = max(DENSE_POOL, DENSE_POOL_FACTOR * limit)
+    needed = [n.skill_id for n in spec.needs if n.skill_id] if strategy == "hybrid" else []
+
+    def words_and_lexical() -> tuple[LexicalQuery | None, dict[int, float], dict[int, int]]:
+        words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
+        lexical = lexical_candidates(words, where, max(LEXICAL_POOL, POOL_FACTOR * limit)) if words else {}
+        overlap = skill_candidates(needed, where, max(SKILL_POOL, POOL_FACTOR * limit)) if needed else {}
+        return words, lexical, overlap
+
+    # The retrievers run side by side: BM25 and taxonomy here, one HNSW search per gig view in
+    # the pool (parallel.py). Each view's nearest ``dense_pool`` profiles are merged by best
+    # similarity, which is the top ``dense_pool`` of both views searched together.
+    dense_calls = (
+        [] if query is None else [(dense_candidates, (q[None], model.version, where, dense_pool)) for q in query]
+    )
+    (words, lexical, overlap), *per_view = side_by_side((words_and_lexical, ()), *dense_calls)
+    dense = best_of(per_view, dense_pool)
 
     candidate_ids = sorted(set(lexical) | set(dense) | set(overlap))
     if not candidate_ids:
         return []
-    facts = load_facts(candidate_ids, model.version)
-    if query is not None:
-        similarities = semantic_similarities(query, candidate_ids, model.version)
-        for pid, f in facts.items():
-            f.semantic = similarities.get(pid, 0.0)
-    # Exact BM25 of every candidate, including the ones the other retrievers found.
-    lexical = lexical_scores(words, candidate_ids)
-    for pid, f in facts.items():
-        f.lexical = lexical.get(pid, 0.0)
 
-    prior = DEFAULT_PRIOR_RATING
-    if strategy == "hybrid":
-        attach_skill_relations(spec, facts)
-        prior = marketplace_mean_rating()
+    def facts_and_relations() -> dict[int, CandidateFacts]:
+        facts = load_facts(candidate_ids, model.version)
+        if strategy == "hybrid":
+            attach_skill_relations(spec, facts)
+        return facts
+
+    def similarities_and_bm25() -> tuple[dict[int, float], dict[int, float]]:
+        similarities = semantic_similarities(query, candidate_ids, model.version) if query is not None else {}
+        # Exact BM25 of every candidate, including the ones the other retrievers found.
+        return similarities, lexical_scores(words, candidate_ids)
+
+    # The candidates' facts here, their cosines and BM25 in the pool, at the same time.
+    facts, (similarities, lexical) = side_by_side((facts_and_relations, ()), (similarities_and_bm25, ()))
+    for pid, f in facts.items():
+        f.semantic = similarities.get(pid, 0.0)
+        f.lexical = lexical.get(pid, 0.0)
+    prior = marketplace_mean_rating() if strategy == "hybrid" else DEFAULT_PRIOR_RATING
     lex_norm = {pid: f.lexical / max(lexical.values()) if lexical else 0.0 for pid, f in facts.items()}
     sem_norm = _minmax({pid: f.semantic for pid, f in facts.items()}) if query is not None else {}
 

@@ -33,28 +33,49 @@ MAX_ALIASES = 20
 
 def skill_texts(skill_ids: set[int], names: dict[int, str]) -> dict[int, list[str]]:
     """The canonical name and the taxonomy's aliases of each skill: every way people name it."""
-    from marketplace.models import Skill
+    from django.db import connection
 
     texts = {sid: [names[sid]] for sid in skill_ids}
-    for sid, name, aliases in Skill.objects.filter(id__in=skill_ids).values_list("id", "name", "aliases"):
-        texts[sid] = list(dict.fromkeys([names.get(sid, name), name, *aliases[:MAX_ALIASES]]))
+    if not skill_ids:
+        return texts
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, name, aliases FROM marketplace_skill WHERE id = ANY(%s)", [sorted(skill_ids)])
+        for sid, name, aliases in cursor.fetchall():
+            texts[sid] = list(dict.fromkeys([names.get(sid, name), name, *aliases[:MAX_ALIASES]]))
     return texts
+
+
+# The stacked vectors of one skill's texts, by model and texts: a ranking's claimed skills repeat
+# from one ranking to the next, so their matrices are built once.
+_blocks: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+
+def _skill_blocks(texts: list[list[str]]) -> list[np.ndarray]:
+    key = active_model().key
+    keys = [(key, tuple(ts)) for ts in texts]
+    missing = [k for k in dict.fromkeys(keys) if k not in _blocks]
+    if missing:
+        vectors = skill_vectors({t for _, ts in missing for t in ts})
+        with _lock:
+            if len(_blocks) + len(missing) > _MAX_CACHE:
+                _blocks.clear()
+            for k in missing:
+                _blocks[k] = np.stack([vectors[t] for t in k[1]])
+    return [_blocks[k] for k in keys]
 
 
 def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int, str]) -> dict[int, dict[int, float]]:
     """For each needed skill, the cosine to each claimed skill: the best pair over names and aliases."""
     texts = skill_texts(set(need_ids) | claim_ids, names)
-    vectors = skill_vectors({t for ts in texts.values() for t in ts})
     claim_list = sorted(claim_ids)
     if not claim_list:
         return {nid: {} for nid in need_ids}
     # Every claimed skill's texts as one block of rows; the best row of each block per need text.
-    counts = [len(texts[sid]) for sid in claim_list]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    matrix = np.stack([vectors[t] for sid in claim_list for t in texts[sid]])
-    need_rows = [(nid, np.stack([vectors[t] for t in texts[nid]])) for nid in need_ids]
+    claim_blocks = _skill_blocks([texts[sid] for sid in claim_list])
+    starts = np.concatenate(([0], np.cumsum([len(b) for b in claim_blocks])[:-1]))
+    matrix = np.concatenate(claim_blocks)
     out: dict[int, dict[int, float]] = {}
-    for nid, rows in need_rows:
+    for nid, rows in zip(need_ids, _skill_blocks([texts[nid] for nid in need_ids]), strict=True):
         best = np.maximum.reduceat((rows @ matrix.T).max(axis=0), starts)
         out[nid] = dict(zip(claim_list, best.tolist(), strict=True))
     return out

@@ -126,3 +126,42 @@ def test_specialist_outranks_keyword_stuffed_profile(encoder, make_freelancer, m
 
     ranked = [c.profile_id for c in rank_freelancers(spec_from_gig(gig), strategy="hybrid", limit=5)]
     assert ranked.index(specialist.id) < ranked.index(stuffer.id)
+
+
+def test_query_vectors_are_remembered_by_model_and_text(encoder, make_gig, monkeypatch, django_assert_num_queries):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from matching.ranking import service
+
+    gig = make_gig(title="Fine-tune a support chatbot", description="LoRA on 5k tickets.", skills=[])
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    spec = spec_from_gig(gig)
+    stored = service.query_vectors(spec)  # read from the gig's stored vectors
+    with django_assert_num_queries(0):
+        again = service.query_vectors(spec)
+    np.testing.assert_array_equal(again, stored)
+    again[:] = 0  # callers get copies: the remembered vectors stay as they were
+    np.testing.assert_array_equal(service.query_vectors(spec), stored)
+
+    encoded = []
+    real_encode = type(encoder).encode
+
+    def counting_encode(self, texts, **kwargs):
+        encoded.append(texts)
+        return real_encode(self, texts, **kwargs)
+
+    monkeypatch.setattr(type(encoder), "encode", counting_encode)
+    changed = replace(spec, description="Distil a 7B model for on-device support answers.")
+    fresh = service.query_vectors(changed)  # another text: encoded, not the gig's stored vectors
+    assert len(encoded) == 1
+    assert not np.allclose(fresh, stored)
+    doc = changed.document()
+    np.testing.assert_allclose(fresh, real_encode(encoder, [doc.views[v] for v in service.VIEWS]), atol=1e-6)
+    service.query_vectors(changed)
+    assert len(encoded) == 1  # asked again: remembered
+
+    monkeypatch.setattr(service, "QUERY_VECTOR_CACHE_SIZE", 2)
+    service.query_vectors(replace(spec, description="Something else entirely."))
+    assert len(service._query_vectors) == 2

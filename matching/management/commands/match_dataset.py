@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
-from matching.ranking import STRATEGIES
+from matching.ranking import STRATEGIES, parallel
 
 FREELANCER_FIELDS = {"key", "headline", "skills", "hourly_rate", "available_hours_per_week"}
 GIG_FIELDS = {"key", "title", "description", "skills", "budget_type", "budget_min", "budget_max"}
@@ -43,12 +43,16 @@ class Command(BaseCommand):
         self.stderr.write(f"creating throwaway database {temp_name}")
         started = time.monotonic()
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+        # The ranking pool's connections must open on the throwaway database, and be closed before
+        # it is dropped.
+        parallel.shutdown()
         try:
             from matching.signals import enqueue_suppression
 
             with enqueue_suppression():
                 rankings = self._load_and_rank(data, strategy=strategy, top=top)
         finally:
+            parallel.shutdown()
             connection.creation.destroy_test_db(original, verbosity=0, keepdb=False)
             test_settings["NAME"] = previous_test_name
             self.stderr.write(f"dropped {temp_name}")
