@@ -3,6 +3,7 @@ taxonomy entry ("AI upskilling" for "Corporate training"). Names are encoded onc
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -64,18 +65,52 @@ def _skill_blocks(texts: list[list[str]]) -> list[np.ndarray]:
     return [_blocks[k] for k in keys]
 
 
+# The best cosine between the texts of a needed skill and those of a claimed skill, by the ids of
+# their texts (model, name and aliases): a pair is computed once per process, and again only if
+# either skill's name or aliases change. A ranking meets a few needs and a few hundred claimed
+# skills; stacking every claimed skill's alias vectors again for each ranking cost more than the
+# ranking's SQL.
+_text_ids: dict[tuple[str, ...], int] = {}
+_next_text_id = itertools.count()
+_pairs: dict[tuple[int, int], float] = {}
+_MAX_PAIRS = 500_000
+
+
+def _text_id(texts: tuple[str, ...]) -> int:
+    found = _text_ids.get(texts)
+    if found is None:
+        with _lock:
+            if len(_text_ids) >= _MAX_CACHE:  # ids are forgotten with the pairs that use them
+                _text_ids.clear()
+                _pairs.clear()
+            found = _text_ids.setdefault(texts, next(_next_text_id))  # never reused
+    return found
+
+
 def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int, str]) -> dict[int, dict[int, float]]:
     """For each needed skill, the cosine to each claimed skill: the best pair over names and aliases."""
     texts = skill_texts(set(need_ids) | claim_ids, names)
     claim_list = sorted(claim_ids)
     if not claim_list:
         return {nid: {} for nid in need_ids}
-    # Every claimed skill's texts as one block of rows; the best row of each block per need text.
-    claim_blocks = _skill_blocks([texts[sid] for sid in claim_list])
-    starts = np.concatenate(([0], np.cumsum([len(b) for b in claim_blocks])[:-1]))
-    matrix = np.concatenate(claim_blocks)
+    model_key = active_model().key
+    fingerprint = {sid: _text_id((model_key, *ts)) for sid, ts in texts.items()}
     out: dict[int, dict[int, float]] = {}
-    for nid, rows in zip(need_ids, _skill_blocks([texts[nid] for nid in need_ids]), strict=True):
-        best = np.maximum.reduceat((rows @ matrix.T).max(axis=0), starts)
-        out[nid] = dict(zip(claim_list, best.tolist(), strict=True))
+    for nid in need_ids:
+        need_fp = fingerprint[nid]
+        row = {cid: _pairs.get((need_fp, fingerprint[cid])) for cid in claim_list}
+        todo = [cid for cid, sim in row.items() if sim is None]
+        if todo:
+            # Every missing claimed skill's texts as one block of rows; the best row of each block.
+            blocks = _skill_blocks([texts[cid] for cid in todo])
+            starts = np.concatenate(([0], np.cumsum([len(b) for b in blocks])[:-1]))
+            (need_rows,) = _skill_blocks([texts[nid]])
+            best = np.maximum.reduceat((need_rows @ np.concatenate(blocks).T).max(axis=0), starts).tolist()
+            with _lock:
+                if len(_pairs) + len(todo) > _MAX_PAIRS:
+                    _pairs.clear()
+                for cid, sim in zip(todo, best, strict=True):
+                    _pairs[(need_fp, fingerprint[cid])] = sim
+                    row[cid] = sim
+        out[nid] = row
     return out
