@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from django.db import connection, transaction
 
 from marketplace.models import SKILL_LEVEL_RANK
 
+from .parallel import in_pool
 from .spec import GigSpec
 
 # BM25 parameters; headline and skill terms weigh more than the bio (field weighting).
@@ -82,18 +84,34 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
         literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
         # Both views of a profile sit in the index, so twice ``limit`` rows are read per vector.
         params += [literal, model_version, *where.params, literal, 2 * limit]
-    with transaction.atomic(), connection.cursor() as cursor:
-        # SET LOCAL in one round trip; one statement for every query vector. Memoize is off: the
-        # planner sizes its cache for the whole table (it cannot know the scan stops after
-        # ``limit`` rows), and building it cost 5-6 ms per search at 100k profiles, against
-        # ~1.5 ms for the search itself (docs/benchmarks.md).
-        cursor.execute(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', %s, true),"
-            " set_config('enable_memoize', 'off', true)",
-            [str(max(settings.MATCHING_HNSW_EF_SEARCH, min(1000, 2 * limit)))],
-        )
-        cursor.execute(" UNION ALL ".join([branch] * len(vectors)), params)
-        return best_of([{profile_id: float(sim)} for profile_id, sim in cursor.fetchall()], limit)
+    ef_search = str(max(settings.MATCHING_HNSW_EF_SEARCH, min(1000, 2 * limit)))
+    sql = " UNION ALL ".join([branch] * len(vectors))
+    if in_pool():
+        # A pool connection runs ranking queries only: the settings stay on its session, which
+        # saves three round trips (BEGIN, SET, COMMIT) per search.
+        with connection.cursor() as cursor:
+            if _dense_session.get(connection.connection) != ef_search:
+                cursor.execute(_DENSE_SETTINGS_SQL, [False, ef_search, False, False])
+                _dense_session[connection.connection] = ef_search
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_DENSE_SETTINGS_SQL, [True, ef_search, True, True])  # SET LOCAL
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    return best_of([{profile_id: float(sim)} for profile_id, sim in rows], limit)
+
+
+# The dense retriever's settings, in one round trip. Iterative scans keep strict filters from
+# starving the result. Memoize is off: the planner sizes its cache for the whole table (it
+# cannot know the scan stops after ``limit`` rows), and building it cost 5-6 ms per search at
+# 100k profiles, against ~1.5 ms for the search itself (docs/benchmarks.md).
+_DENSE_SETTINGS_SQL = (
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', %s), set_config('hnsw.ef_search', %s, %s),"
+    " set_config('enable_memoize', 'off', %s)"
+)
+_dense_session: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pool connection -> ef_search
 
 
 def best_of(found: list[dict[int, float]], limit: int) -> dict[int, float]:

@@ -41,7 +41,17 @@ def _executor() -> ThreadPoolExecutor | None:
     return _pool
 
 
+_local = threading.local()
+
+
+def in_pool() -> bool:
+    """Whether this thread is one of the pool's: its connection serves ranking queries only, so
+    session settings made for them can stay on it."""
+    return getattr(_local, "in_pool", False)
+
+
 def _job(fn: Callable[..., Any], args: tuple) -> Any:
+    _local.in_pool = True
     # As at the start of a request: drop this thread's connection if it broke or outlived
     # CONN_MAX_AGE, so a database restart costs one failed ranking at most.
     close_old_connections()

@@ -100,6 +100,15 @@ def test_side_by_side_ranking_equals_the_sequential_one(pool, settings, encoder,
     assert not connection.in_atomic_block
     side = rank_freelancers(spec, strategy="hybrid", limit=10)
     assert parallel._pool_connections, "the retrievers did not run in the pool"
+    # The pool's connections keep the dense retriever's settings on their sessions.
+    sessions = [
+        [w.connection.execute(f"SHOW {name}").fetchone()[0] for name in ("hnsw.iterative_scan", "enable_memoize")]
+        for w in parallel._pool_connections
+    ]
+    assert ["relaxed_order", "off"] in sessions
+    with connection.cursor() as cursor:  # and the caller's connection is left as it was
+        cursor.execute("SHOW enable_memoize")
+        assert cursor.fetchone()[0] == "on"
     settings.MATCHING_PARALLEL_QUERIES = 0
     sequential = rank_freelancers(spec, strategy="hybrid", limit=10)
 
