@@ -271,6 +271,9 @@ MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=30)
 MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
 # Candidates stored per match run.
 MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
+# A finished run's match list, rendered, is kept this long in the cache (matching.api.cache; never
+# stale: keyed by what it shows). 0 renders every request afresh.
+MATCH_LIST_CACHE_SECONDS = env.int("MATCH_LIST_CACHE_SECONDS", default=3600)
 
 # --------------------------------------------------------------------------- logging
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
