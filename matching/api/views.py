@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.rendering import fragments_response
 from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
 from marketplace.selectors import freelancer_profile_of
@@ -62,7 +63,7 @@ class GigMatchesView(ClientGigMixin, APIView):
             },
         ),
     )
-    def get(self, request: Request, gig_id: int) -> Response:
+    def get(self, request: Request, gig_id: int) -> HttpResponse:
         runs = selectors.gig_runs_visible_to(request.user, gig_id)
         if runs is None:
             raise Http404
@@ -71,18 +72,19 @@ class GigMatchesView(ClientGigMixin, APIView):
         # MATCHING_RUN_SIZE results, so its pages are cut from the list.
         rendered = rendered_run(run) if run else None
         paginator = MatchPagination()
-        page = paginator.paginate_queryset(rendered["results"], request, view=self) if run else []
-        return Response(
+        page = paginator.paginate_queryset(rendered.results, request, view=self) if run else []
+        return fragments_response(
+            request,
             {
                 "gig": runs.gig_id,
                 "pending": waiting is not None,
                 "pending_run": MatchRunSerializer(waiting).data if waiting else None,
-                "run": rendered["run"] if run else None,
+                "run": rendered.run if run else None,
                 "count": paginator.page.paginator.count if run else 0,
                 "next": paginator.get_next_link() if run else None,
                 "previous": paginator.get_previous_link() if run else None,
                 "results": page,
-            }
+            },
         )
 
 

@@ -5,11 +5,13 @@ it shows by every door (services, a moderator's decision, a bulk ``update()`` th
 and expect the very next request to show it.
 """
 
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from accounts.models import User
 from marketplace.models import FreelancerProfile
@@ -107,6 +109,31 @@ def test_cached_pages_equal_uncached_ones_byte_for_byte(stored, settings, django
     assert {r.status_code for r in uncached} == {200, 404}
 
 
+def test_the_assembled_body_is_what_drf_renders_for_the_same_data(stored, settings):
+    """The page is written from pieces rendered earlier: it must be DRF's rendering of the decoded
+    data byte for byte, with DRF's headers, and an ``indent`` asked for in Accept must still apply."""
+    api, url, gig = stored["api"], stored["url"], stored["gig"]
+    MatchRun.objects.create(gig=gig, status=MatchRun.Status.PENDING, trigger="ünïcode \u2028 edit")
+    stored["freelancers"][0].__class__.objects.filter(pk=stored["freelancers"][0].pk).update(
+        display_name='Zoë \u2028 O\'Brien "Z"'
+    )
+    api.get(url)
+    response = api.get(url, {"page_size": 3})  # from the cache
+    body = json.loads(response.content)
+    assert body["results"][0]["freelancer"]["display_name"] == 'Zoë \u2028 O\'Brien "Z"'
+    assert body["pending_run"]["trigger"] == "ünïcode \u2028 edit" and body["next"].endswith("page=2&page_size=3")
+    assert response.content == JSONRenderer().render(body)
+    fresh = GigFactory(client=gig.client)  # no run: the view has no pre-rendered piece to write
+    plain = api.get(f"/api/v1/gigs/{fresh.id}/matches/")
+    assert response.headers.keys() == plain.headers.keys()
+    assert {k: response.headers.get(k) for k in ("Content-Type", "Vary", "Allow")} == {
+        k: plain.headers.get(k) for k in ("Content-Type", "Vary", "Allow")
+    }
+    indented = api.get(url, {"page_size": 3}, HTTP_ACCEPT="application/json; indent=2")
+    assert indented.content == JSONRenderer().render(body, "application/json; indent=2")
+    assert b'\n  "gig": ' in indented.content
+
+
 def test_a_cached_request_costs_two_queries_and_a_miss_three(stored, django_assert_num_queries):
     api, url = stored["api"], stored["url"]
     with django_assert_num_queries(3):  # token, gig + runs, the run's results
@@ -184,7 +211,7 @@ def test_a_change_while_a_rendering_is_made_is_not_stored_under_the_older_state(
     passing = freelancers[1]
     run = gig_runs_visible_to(stored["owner"], stored["gig"].id).finished  # fingerprint: everyone shown
     _unapprove(passing)  # ... changes before this request reads the results
-    assert passing.id not in [r["freelancer"]["id"] for r in rendered_run(run)["results"]]
+    assert passing.id not in [json.loads(r)["freelancer"]["id"] for r in rendered_run(run).results]
     FreelancerProfile.objects.filter(pk=passing.pk).update(moderation_status="approved")  # back as it was
     assert _listed(api, url) == [f.id for f in freelancers]
 
