@@ -25,7 +25,7 @@ from .. import selectors
 from ..models import MatchRun
 from .serializers import MatchResultSerializer, MatchRunSerializer
 
-KEY_VERSION = 1  # bump when the rendering (serializers) changes shape
+KEY_VERSION = 2  # bump when the rendering (serializers) or the cached value changes shape
 
 
 @dataclass(frozen=True)
