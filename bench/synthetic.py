@@ -445,3 +445,54 @@ def seed_gigs(count: int, *, seed: int = 11) -> list[int]:
             created.append(gig.id)
         gig_embeddings_refresh(gig_ids=created)
     return existing + created
+
+
+SEARCH_EXTRAS = ["Start next week.", "Remote, async-friendly team.", "Long-term work possible.", "", ""]
+
+
+def talent_searches(count: int, *, seed: int = 13) -> list[dict]:
+    """Varied talent-search bodies written from the taxonomy: titles, descriptions, 1-5 skills
+    (some optional, some with a minimum level, now and then a name the taxonomy does not know),
+    budgets, hours, timezones with an overlap, languages; no two alike, so a benchmark that cycles
+    through them repeats no query text for ``count`` requests."""
+    rng = random.Random(seed)
+    cats = _skills_by_category()
+    names = list(cats)
+    out, seen = [], set()
+    while len(out) < count:
+        cat = rng.choice(names)
+        picked = rng.sample(cats[cat], k=min(len(cats[cat]), rng.randint(1, 5)))
+        a, b, c = (picked + picked + picked)[:3]
+        fill = {"a": a[1], "b": b[1], "c": c[1], "role": rng.choice(ROLES.get(cat, ROLES["other"])),
+                "sector": rng.choice(SECTORS)}  # fmt: skip
+        title = rng.choice(GIG_TITLES).format(**fill)[:200]
+        body: dict = {
+            "title": title,
+            "description": " ".join([rng.choice(GIG_BODIES).format(**fill), rng.choice(SEARCH_EXTRAS)]).strip(),
+            "skills": [
+                {"name": n, "required": i == 0 or rng.random() < 0.7,
+                 **({"min_level": rng.choice(LEVELS[1:])} if rng.random() < 0.3 else {})}
+                for i, (_sid, n) in enumerate(picked)
+            ],
+        }  # fmt: skip
+        if rng.random() < 0.1:
+            body["skills"].append({"name": f"{rng.choice(['Internal', 'Legacy', 'Custom'])} {a[1]} tooling",
+                                   "required": False})  # fmt: skip
+        budget = rng.random()
+        if budget < 0.5:
+            top = rng.choice([30, 45, 60, 80, 100, 150])
+            body.update(budget_type="hourly", budget_min=str(top // 2), budget_max=str(top))
+        elif budget < 0.75:
+            body.update(budget_type="fixed", budget_max=str(rng.choice([500, 1500, 3000, 8000])))
+        if rng.random() < 0.4:
+            body["hours_per_week"] = rng.choice([5, 10, 20, 30, 40])
+        if rng.random() < 0.35:
+            body.update(timezone=rng.choice(TIMEZONES), min_overlap_hours=rng.choice([1, 2, 3, 4]))
+        langs = rng.choices([[], ["en"], ["de"], ["en", "fr"], ["es"]], [0.4, 0.4, 0.08, 0.07, 0.05])[0]
+        if langs:
+            body["languages"] = langs
+        key = repr(sorted(body.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(body)
+    return out

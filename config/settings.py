@@ -279,6 +279,9 @@ MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=100)
 # one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
 # another on the caller's connection (matching/ranking/parallel.py).
 MATCHING_PARALLEL_QUERIES = env.int("MATCHING_PARALLEL_QUERIES", default=2)
+# A finished run's match list, rendered, is kept this long in the cache (matching.api.cache; never
+# stale: keyed by what it shows). 0 renders every request afresh.
+MATCH_LIST_CACHE_SECONDS = env.int("MATCH_LIST_CACHE_SECONDS", default=3600)
 
 # --------------------------------------------------------------------------- logging
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

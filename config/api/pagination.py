@@ -1,32 +1,4 @@
-from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet, Window
 from rest_framework.pagination import PageNumberPagination
-
-
-class CountInPageQueryPaginator(Paginator):
-    """A Django paginator that reads the total with the page, ``COUNT(*) OVER ()``: one query, not two.
-
-    Only for small, bounded result sets (a stored match run): the window makes PostgreSQL produce
-    every matching row before the LIMIT, where a separate ``count()`` would not. Anything the fast
-    path does not cover (a page past the end, no results, ``?page=last``, junk) goes through
-    Django's own ``count()`` and validation, so the answers and errors are the same.
-    """
-
-    def page(self, number):
-        if "count" in self.__dict__ or self.orphans or not isinstance(self.object_list, QuerySet):
-            return super().page(number)
-        try:
-            number = int(number)
-        except (TypeError, ValueError):
-            return super().page(number)
-        if number < 1:
-            return super().page(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list.annotate(page_total_count=Window(Count("*")))[bottom : bottom + self.per_page])
-        if not rows:
-            return super().page(number)
-        self.__dict__["count"] = rows[0].page_total_count  # Paginator.count is a cached_property
-        return self._get_page(rows, number, self)
 
 
 class StandardPagination(PageNumberPagination):

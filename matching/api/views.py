@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.pagination import CountInPageQueryPaginator
+from config.api.rendering import fragments_response
 from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
 from marketplace.selectors import freelancer_profile_of
@@ -21,6 +21,7 @@ from marketplace.services import skill_match
 
 from .. import selectors, services
 from ..ranking import GigSpec, SkillNeedSpec, rank_freelancers, rank_gigs_for_freelancer
+from .cache import rendered_run
 from .serializers import (
     MatchResultSerializer,
     MatchRunSerializer,
@@ -34,11 +35,6 @@ class MatchPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-
-
-class MatchRunResultsPagination(MatchPagination):
-    # A stored run holds at most MATCHING_RUN_SIZE results: the count comes with the page.
-    django_paginator_class = CountInPageQueryPaginator
 
 
 class ClientGigMixin:
@@ -67,25 +63,28 @@ class GigMatchesView(ClientGigMixin, APIView):
             },
         ),
     )
-    def get(self, request: Request, gig_id: int) -> Response:
+    def get(self, request: Request, gig_id: int) -> HttpResponse:
         runs = selectors.gig_runs_visible_to(request.user, gig_id)
         if runs is None:
             raise Http404
         run, waiting = runs.finished, runs.waiting
-        paginator = MatchRunResultsPagination()
-        results = selectors.run_results(run) if run else []
-        page = paginator.paginate_queryset(results, request, view=self) if run else []
-        return Response(
+        # The finished run as rendered, usually from the cache; a stored run holds at most
+        # MATCHING_RUN_SIZE results, so its pages are cut from the list.
+        rendered = rendered_run(run) if run else None
+        paginator = MatchPagination()
+        page = paginator.paginate_queryset(rendered.results, request, view=self) if run else []
+        return fragments_response(
+            request,
             {
                 "gig": runs.gig_id,
                 "pending": waiting is not None,
                 "pending_run": MatchRunSerializer(waiting).data if waiting else None,
-                "run": MatchRunSerializer(run).data if run else None,
+                "run": rendered.run if run else None,
                 "count": paginator.page.paginator.count if run else 0,
                 "next": paginator.get_next_link() if run else None,
                 "previous": paginator.get_previous_link() if run else None,
-                "results": MatchResultSerializer(page, many=True).data,
-            }
+                "results": page,
+            },
         )
 
 
