@@ -68,7 +68,8 @@ def side_by_side(*calls: tuple[Callable[..., Any], tuple]) -> list[Any]:
     The first call runs in the caller's thread, the others in the pool, at the same time. The
     first exception raised, in call order, is re-raised after every call has finished.
     """
-    pool = _executor() if len(calls) > 1 and not connection.in_atomic_block else None
+    # A pool thread never waits on the pool (that could deadlock it when every thread waits).
+    pool = _executor() if len(calls) > 1 and not connection.in_atomic_block and not in_pool() else None
     if pool is None:
         return [fn(*args) for fn, args in calls]
     futures = [pool.submit(_job, fn, args) for fn, args in calls[1:]]

@@ -51,6 +51,12 @@ def test_calls_run_in_the_pool_outside_a_transaction_and_inline_inside_one(pool)
     assert {thread for _, thread in results} == {threading.get_ident()}
     assert {pid for pid, _ in results} == {pid_here}
 
+    def nested():  # a pool thread never waits on the pool: its calls run inline
+        return {thread for _, thread in parallel.side_by_side((database_and_thread, ()), (database_and_thread, ()))}
+
+    _, inner = parallel.side_by_side((database_and_thread, ()), (nested, ()))
+    assert len(inner) == 1 and threading.get_ident() not in inner
+
 
 def test_an_error_in_the_pool_reaches_the_caller_after_every_call_ends(pool):
     finished = []
