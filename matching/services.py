@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
 
-from .documents import Document, freelancer_document
+from .documents import Document, freelancer_documents
 from .encoder import DIMENSIONS, ModelIdentity, active_model, get_encoder
 from .models import (
     EmbeddingView,
@@ -188,8 +188,8 @@ class ProfileRefresh:
 def freelancer_profiles_refresh(*, profile_ids: Iterable[int]) -> ProfileRefresh:
     """Bring documents and vectors of these profiles up to date (idempotent: unchanged text is skipped)."""
     model = active_model()
-    profiles = list(FreelancerProfile.objects.filter(id__in=list(profile_ids)).prefetch_related("skill_claims__skill"))
-    docs = {p.id: freelancer_document(p) for p in profiles}
+    profiles = list(FreelancerProfile.objects.filter(id__in=list(profile_ids)))
+    docs = freelancer_documents(profiles)
     if not docs:
         return ProfileRefresh(encoded=0, changed=frozenset())
     hashes = {p.id: ranking_hash(p, docs[p.id]) for p in profiles}

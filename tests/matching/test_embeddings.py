@@ -162,3 +162,19 @@ def test_only_ranking_relevant_profile_changes_schedule_match_runs(encoder, make
     tasks.embed_freelancers.apply(args=[[profile.id]], kwargs={"reschedule_matches": True}).get()
     run = MatchRun.objects.get(gig=gig, status=MatchRun.Status.PENDING)
     assert run.trigger == f"profile {profile.id} changed"
+
+
+def test_documents_of_a_batch_are_the_documents_of_each_profile(make_freelancer):
+    from matching.documents import freelancer_documents
+
+    profiles = [
+        make_freelancer(headline="Data engineer", bio="Pipelines.", skills=[("SQL", "expert"), ("dbt", "advanced")]),
+        make_freelancer(
+            headline="Annotator", skills=[("Image annotation", "advanced"), ("audio annotation", "expert")]
+        ),
+        make_freelancer(headline="No skills yet", bio="Career changer."),
+    ]
+    fresh = list(FreelancerProfile.objects.filter(id__in=[p.id for p in profiles]))
+
+    assert freelancer_documents(fresh) == {p.id: freelancer_document(p) for p in fresh}
+    assert freelancer_documents([]) == {}
