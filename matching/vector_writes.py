@@ -108,4 +108,5 @@ def embeddings_write(
     # Django's connections use client-side binding cursors; this one binds on the server.
     with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
         cursor.adapters.register_dumper(Float32Rows, Float32RowsDumper)
-        cursor.execute(query, params)
+        # Never a server-side prepared statement: the connection may go through a transaction pooler.
+        cursor.execute(query, params, prepare=False)
