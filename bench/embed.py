@@ -6,7 +6,7 @@ On the bench database (grown to at least --profiles synthetic freelancers if nee
 profiles' documents and vectors are deleted, then, in the same process:
 
 - raw: ``SentenceTransformer.encode`` of exactly the texts the pipeline will encode (both views
-  of every profile of a task), batch size 64, normalised — the model's own throughput;
+  of every profile of a task), the encoder's batch size, normalised — the model's own throughput;
 - pipeline: the Celery task body ``embed_freelancers(ids)`` for the same ``--batch`` profiles
   (read rows, build documents, write full-text documents and postings, encode, upsert vectors)
   — what a worker does per message, without the broker;

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min, Q
@@ -18,8 +19,8 @@ from django.utils import timezone
 
 from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
 
-from .documents import Document, freelancer_document
-from .encoder import ModelIdentity, active_model, get_encoder
+from .documents import Document, freelancer_documents
+from .encoder import DIMENSIONS, ModelIdentity, active_model, get_encoder
 from .models import (
     EmbeddingView,
     FreelancerDocument,
@@ -31,14 +32,11 @@ from .models import (
 )
 from .ranking import rank_freelancers, spec_from_gig
 from .ranking.candidates import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
+from .vector_writes import embeddings_write
 
 log = logging.getLogger("matchwork.matching")
 
 VIEWS = (EmbeddingView.FULL, EmbeddingView.SKILLS)
-
-
-def _vector_literal(vector) -> list[float]:
-    return [float(x) for x in vector]
 
 
 def ranking_hash(profile: FreelancerProfile, doc: Document) -> str:
@@ -151,46 +149,34 @@ def _documents_store(docs: dict[int, Document], ranking_hashes: dict[int, str]) 
 
 def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], model: ModelIdentity) -> int:
     """Encode and upsert the views whose hash changed; returns how many vectors were encoded."""
-    existing = {
-        (getattr(e, owner_field), e.view): e.content_hash
-        for e in model_cls.objects.filter(**{f"{owner_field}__in": docs, "model_version": model.version}).only(
-            owner_field, "view", "content_hash"
-        )
-    }
+    rows = model_cls.objects.filter(**{f"{owner_field}__in": list(docs), "model_version": model.version})
+    existing = {(owner_id, view): h for owner_id, view, h in rows.values_list(owner_field, "view", "content_hash")}
+    current: list[tuple[int, str]] = []  # owner id, view
     todo: list[tuple[int, str, str, str]] = []  # owner id, view, text, hash
-    for owner_id, doc in docs.items():
-        for view in VIEWS:
+    # In (owner id, view) order, so concurrent tasks with overlapping owners lock the rows in the same order.
+    for owner_id in sorted(docs):
+        doc = docs[owner_id]
+        for view in sorted(VIEWS):
             h = doc.hash_for(view, model.key)
-            if existing.get((owner_id, view)) != h:
+            if existing.get((owner_id, view)) == h:
+                current.append((owner_id, view))
+            else:
                 todo.append((owner_id, view, doc.views[view], h))
-    now = timezone.now()
-    # updated_at means "verified current at": the sweep compares it with the owner's updated_at,
-    # so an edit that does not change the text (a new display name) is not re-swept forever.
-    model_cls.objects.filter(**{f"{owner_field}__in": list(docs), "model_version": model.version}).update(
-        updated_at=now
+    if todo:
+        vectors = get_encoder().encode([t[2] for t in todo])
+    else:
+        vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
+    # Vectors still current are marked verified in the same statement (the sweep reads updated_at).
+    embeddings_write(
+        table=model_cls._meta.db_table,
+        owner_column=owner_field,
+        model=model,
+        now=timezone.now(),
+        current=current,
+        encoded=[(owner_id, view, h) for owner_id, view, _text, h in todo],
+        vectors=vectors,
     )
-    if not todo:
-        return 0
-    vectors = get_encoder().encode([t[2] for t in todo])
-    rows = [
-        model_cls(
-            **{owner_field: owner_id},
-            view=view,
-            model_name=model.name,
-            model_version=model.version,
-            content_hash=h,
-            embedding=_vector_literal(vec),
-            updated_at=now,
-        )
-        for (owner_id, view, _text, h), vec in zip(todo, vectors, strict=True)
-    ]
-    model_cls.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=[owner_field, "view", "model_version"],
-        update_fields=["content_hash", "embedding", "model_name", "updated_at"],
-    )
-    return len(rows)
+    return len(todo)
 
 
 @dataclass(frozen=True)
@@ -202,8 +188,8 @@ class ProfileRefresh:
 def freelancer_profiles_refresh(*, profile_ids: Iterable[int]) -> ProfileRefresh:
     """Bring documents and vectors of these profiles up to date (idempotent: unchanged text is skipped)."""
     model = active_model()
-    profiles = list(FreelancerProfile.objects.filter(id__in=list(profile_ids)).prefetch_related("skill_claims__skill"))
-    docs = {p.id: freelancer_document(p) for p in profiles}
+    profiles = list(FreelancerProfile.objects.filter(id__in=list(profile_ids)))
+    docs = freelancer_documents(profiles)
     if not docs:
         return ProfileRefresh(encoded=0, changed=frozenset())
     hashes = {p.id: ranking_hash(p, docs[p.id]) for p in profiles}
