@@ -272,8 +272,8 @@ MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
 # Candidates stored per match run.
 MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 # HNSW candidate list (hnsw.ef_search) of the dense retriever: at least this, and at least the
-# rows it reads. Larger finds more of the true nearest profiles and costs more per search; 100
-# reaches recall@20 0.98 at 100k freelancers, a million needs more (docs/benchmarks.md).
+# rows it reads. 100 gave recall@20 0.977 at 100k freelancers and 0.946 at 1M; 200 was slower at
+# 1M and no better (0.940, docs/benchmarks.md).
 MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=100)
 # Threads (each with its own database connection) that run a ranking's retrievers side by side:
 # one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
