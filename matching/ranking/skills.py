@@ -46,25 +46,6 @@ def skill_texts(skill_ids: set[int], names: dict[int, str]) -> dict[int, list[st
     return texts
 
 
-# The stacked vectors of one skill's texts, by model and texts: a ranking's claimed skills repeat
-# from one ranking to the next, so their matrices are built once.
-_blocks: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
-
-
-def _skill_blocks(texts: list[list[str]]) -> list[np.ndarray]:
-    key = active_model().key
-    keys = [(key, tuple(ts)) for ts in texts]
-    missing = [k for k in dict.fromkeys(keys) if k not in _blocks]
-    if missing:
-        vectors = skill_vectors({t for _, ts in missing for t in ts})
-        with _lock:
-            if len(_blocks) + len(missing) > _MAX_CACHE:
-                _blocks.clear()
-            for k in missing:
-                _blocks[k] = np.stack([vectors[t] for t in k[1]])
-    return [_blocks[k] for k in keys]
-
-
 # The best cosine between the texts of a needed skill and those of a claimed skill, by the ids of
 # their texts (model, name and aliases): a pair is computed once per process, and again only if
 # either skill's name or aliases change. A ranking meets a few needs and a few hundred claimed
@@ -102,10 +83,11 @@ def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int
         todo = [cid for cid, sim in row.items() if sim is None]
         if todo:
             # Every missing claimed skill's texts as one block of rows; the best row of each block.
-            blocks = _skill_blocks([texts[cid] for cid in todo])
-            starts = np.concatenate(([0], np.cumsum([len(b) for b in blocks])[:-1]))
-            (need_rows,) = _skill_blocks([texts[nid]])
-            best = np.maximum.reduceat((need_rows @ np.concatenate(blocks).T).max(axis=0), starts).tolist()
+            vectors = skill_vectors({t for sid in (nid, *todo) for t in texts[sid]})
+            claim_rows = [vectors[t] for cid in todo for t in texts[cid]]
+            starts = np.concatenate(([0], np.cumsum([len(texts[cid]) for cid in todo])[:-1]))
+            need_rows = np.stack([vectors[t] for t in texts[nid]])
+            best = np.maximum.reduceat((need_rows @ np.stack(claim_rows).T).max(axis=0), starts).tolist()
             with _lock:
                 if len(_pairs) + len(todo) > _MAX_PAIRS:
                     _pairs.clear()
