@@ -137,6 +137,29 @@ class GigEmbedding(models.Model):
         return f"{self.view} vector of gig {self.gig_id} ({self.model_name}@{self.model_version})"
 
 
+class SkillTextEmbedding(models.Model):
+    """One way of naming a skill (its canonical name or a taxonomy alias) encoded by one model version.
+
+    Written by the worker (``services.skill_text_vectors_refresh``); rankings read these for the
+    related-skill credit instead of encoding names and aliases in every web process. Keyed by the
+    text, not the skill: a renamed skill or a new alias is a new text, and an unchanged one is reused.
+    """
+
+    text = models.TextField()
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=32)
+    embedding = VectorField(dimensions=DIMENSIONS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "text"], name="one_vector_per_skill_text_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"vector of skill text {self.text!r} ({self.model_name}@{self.model_version})"
+
+
 class MatchRun(models.Model):
     """One ranking of freelancers for a gig. At most one run per gig waits at a time (debounce)."""
 

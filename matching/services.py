@@ -28,10 +28,12 @@ from .models import (
     GigEmbedding,
     MatchResult,
     MatchRun,
+    SkillTextEmbedding,
     TaskFailure,
 )
 from .ranking import rank_freelancers, spec_from_gig
 from .ranking.candidates import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
+from .ranking.skills import MAX_ALIASES
 from .vector_writes import embeddings_write
 
 log = logging.getLogger("matchwork.matching")
@@ -196,6 +198,9 @@ def freelancer_profiles_refresh(*, profile_ids: Iterable[int]) -> ProfileRefresh
     with transaction.atomic():
         changed = _documents_store(docs, hashes)
         encoded = _embeddings_store(FreelancerEmbedding, "profile_id", docs, model)
+    # New skill names claimed here get their vectors now, not at the next sweep.
+    claimed = FreelancerSkill.objects.filter(profile_id__in=list(docs)).values_list("skill_id", flat=True)
+    skill_text_vectors_refresh(skill_ids=set(claimed))
     log.info(
         "profile vectors refreshed",
         extra={"profiles": len(docs), "encoded": encoded, "changed": len(changed), "model": model.key},
@@ -211,11 +216,13 @@ def freelancer_embeddings_refresh(*, profile_ids: Iterable[int]) -> int:
 def gig_embeddings_refresh(*, gig_ids: Iterable[int]) -> int:
     """Bring the vectors of these gigs up to date; returns how many vectors were encoded."""
     model = active_model()
-    docs = {gig.id: spec_from_gig(gig).document() for gig in Gig.objects.filter(id__in=list(gig_ids))}
-    if not docs:
+    specs = {gig.id: spec_from_gig(gig) for gig in Gig.objects.filter(id__in=list(gig_ids))}
+    if not specs:
         return 0
+    docs = {gig_id: spec.document() for gig_id, spec in specs.items()}
     with transaction.atomic():
         encoded = _embeddings_store(GigEmbedding, "gig_id", docs, model)
+    skill_text_vectors_refresh(skill_ids=[n.skill_id for spec in specs.values() for n in spec.needs])
     log.info("gig vectors refreshed", extra={"gigs": len(docs), "encoded": encoded, "model": model.key})
     return encoded
 
@@ -246,6 +253,53 @@ def stale_gig_ids(*, limit: int = 10_000) -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+# Texts of the given skills (every skill when no ids are given) that have no vector for a model:
+# the canonical name and the aliases the ranking reads (ranking.skills.skill_texts).
+_MISSING_SKILL_TEXTS = """
+    SELECT DISTINCT t.text
+    FROM marketplace_skill s
+    CROSS JOIN LATERAL unnest(s.name::text || s.aliases[1:%(max_aliases)s]::text[]) AS t(text)
+    WHERE (%(every)s OR s.id = ANY(%(ids)s))
+      AND NOT EXISTS (
+          SELECT 1 FROM matching_skilltextembedding e WHERE e.model_version = %(version)s AND e.text = t.text
+      )
+    ORDER BY t.text
+    LIMIT %(limit)s
+"""
+
+
+def skill_text_vectors_refresh(*, skill_ids: Iterable[int] | None = None, limit: int = 5_000) -> int:
+    """Encode the names and aliases of these skills (of every skill when ``skill_ids`` is None)
+    that have no vector for the active model yet; returns how many texts were encoded.
+
+    Idempotent: stored texts are skipped, and a text another worker stored meanwhile is kept.
+    At most ``limit`` texts per call; the periodic sweep picks up the rest.
+    """
+    model = active_model()
+    ids = sorted(set(skill_ids)) if skill_ids is not None else []
+    if skill_ids is not None and not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MISSING_SKILL_TEXTS,
+            {"max_aliases": MAX_ALIASES, "every": skill_ids is None, "ids": ids, "version": model.version,
+             "limit": limit},
+        )  # fmt: skip
+        texts = [row[0] for row in cursor.fetchall()]
+    if not texts:
+        return 0
+    vectors = get_encoder().encode(texts)
+    SkillTextEmbedding.objects.bulk_create(
+        [
+            SkillTextEmbedding(text=t, model_name=model.name, model_version=model.version, embedding=v)
+            for t, v in zip(texts, vectors, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    log.info("skill text vectors stored", extra={"texts": len(texts), "model": model.key})
+    return len(texts)
 
 
 # --------------------------------------------------------------------------- match runs

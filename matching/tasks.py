@@ -75,6 +75,13 @@ def embed_gigs(gig_ids: list[int], reschedule_matches: bool = False) -> int:
 
 
 @shared_task(soft_time_limit=240, time_limit=300, **RETRY)
+def embed_skill_texts(skill_ids: list[int] | None = None) -> int:
+    """Vectors for the skill names and aliases that have none for the active model (all skills
+    when no ids are given): rankings read them for related-skill credit."""
+    return services.skill_text_vectors_refresh(skill_ids=skill_ids)
+
+
+@shared_task(soft_time_limit=240, time_limit=300, **RETRY)
 def execute_match_run(run_id: int) -> str | None:
     try:
         run = services.match_run_execute(run_id=run_id)
@@ -100,6 +107,8 @@ def sweep_embeddings() -> dict:
         enqueue(embed_freelancers, profiles[i : i + EMBED_BATCH], reschedule_matches=True)
     for i in range(0, len(gigs), EMBED_BATCH):
         enqueue(embed_gigs, gigs[i : i + EMBED_BATCH], reschedule_matches=True)
+    # Skill names and aliases added or renamed since (in the admin, by a merge) get their vectors.
+    enqueue(embed_skill_texts)
     lost_runs = services.lost_match_run_ids(older_than_seconds=settings.MATCHING_LOST_RUN_SECONDS)
     for run_id in lost_runs:
         enqueue(execute_match_run, run_id)

@@ -5,14 +5,15 @@ from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 
 
 def reset_caches() -> None:
-    """Forget the per-process corpus statistics, mean rating and query vectors (tests; after bulk
-    loads)."""
-    from . import candidates, service
+    """Forget the per-process corpus statistics, mean rating, query vectors and skill-name vectors
+    (tests; after bulk loads)."""
+    from . import candidates, service, skills
 
     candidates._corpus = None
     service._mean_rating.clear()
     with service._query_vectors_lock:
         service._query_vectors.clear()
+    skills.forget()
 
 
 __all__ = [

@@ -1,5 +1,6 @@
 """Skill-name similarity: how close a claimed skill is to a needed one when they are not the same
-taxonomy entry ("AI upskilling" for "Corporate training"). Names are encoded once per process."""
+taxonomy entry ("AI upskilling" for "Corporate training"). Names and aliases are encoded by the
+worker and stored (``SkillTextEmbedding``); a process reads each once and keeps it."""
 
 from __future__ import annotations
 
@@ -15,17 +16,36 @@ _cache: dict[tuple[str, str], np.ndarray] = {}
 _MAX_CACHE = 50_000
 
 
+def stored_skill_vectors(texts: list[str], model_version: str) -> dict[str, np.ndarray]:
+    """The vectors the worker stored for these skill names and aliases (``SkillTextEmbedding``)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT text, embedding::real[] FROM matching_skilltextembedding"
+            " WHERE model_version = %s AND text = ANY(%s)",
+            [model_version, texts],
+        )
+        return {text: np.asarray(vec, dtype=np.float32) for text, vec in cursor.fetchall()}
+
+
 def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
-    """Unit vectors of skill names for the active model, encoding only the ones not seen yet."""
-    key = active_model().key
+    """Unit vectors of skill names for the active model: from this process's cache, else as the
+    worker stored them, else encoded here (a name the taxonomy does not know, or one added since
+    the worker last ran)."""
+    model = active_model()
+    key = model.key
     missing = sorted(n for n in names if (key, n) not in _cache)
     if missing:
-        vectors = get_encoder().encode(missing)
+        found = stored_skill_vectors(missing, model.version)
+        rest = [n for n in missing if n not in found]
+        if rest:
+            found.update(zip(rest, get_encoder().encode(rest), strict=True))
         with _lock:
             if len(_cache) + len(missing) > _MAX_CACHE:
                 _cache.clear()
-            for name, vec in zip(missing, vectors, strict=True):
-                _cache[(key, name)] = vec
+            for name in missing:
+                _cache[(key, name)] = found[name]
     return {n: _cache[(key, n)] for n in names}
 
 
@@ -96,3 +116,11 @@ def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int
                     row[cid] = sim
         out[nid] = row
     return out
+
+
+def forget() -> None:
+    """Drop this process's skill-name vectors and pair similarities (read again when next needed)."""
+    with _lock:
+        _cache.clear()
+        _text_ids.clear()
+        _pairs.clear()

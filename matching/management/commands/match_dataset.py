@@ -44,8 +44,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
         # The ranking pool's connections must open on the throwaway database, and be closed before
-        # it is dropped.
-        parallel.shutdown()
+        # it is dropped; what this process cached about the other database (content type ids,
+        # corpus statistics) is forgotten on the way in and out.
+        self._forget_database()
         try:
             from matching.signals import enqueue_suppression
 
@@ -55,11 +56,22 @@ class Command(BaseCommand):
             parallel.shutdown()
             connection.creation.destroy_test_db(original, verbosity=0, keepdb=False)
             test_settings["NAME"] = previous_test_name
+            self._forget_database()
             self.stderr.write(f"dropped {temp_name}")
         out.write_text(json.dumps({"strategy": strategy, "k": top, "rankings": rankings}, indent=1) + "\n")
         self.stdout.write(
             f"wrote {out}: {len(rankings)} gigs, strategy {strategy}, k={top} ({time.monotonic() - started:.1f}s)"
         )
+
+    @staticmethod
+    def _forget_database() -> None:
+        from django.contrib.contenttypes.models import ContentType
+
+        from matching.ranking import reset_caches
+
+        parallel.shutdown()
+        ContentType.objects.clear_cache()
+        reset_caches()
 
     def _read(self, path: Path) -> dict:
         try:

@@ -1,4 +1,4 @@
-"""Re-embed every profile and gig in batches, streaming the tables (no task per row).
+"""Re-embed every profile, gig and skill name in batches, streaming the tables (no task per row).
 
 ``--model-path`` builds vectors of another local model beside the current ones (ranking keeps
 using the configured model); point MATCHING_MODEL_PATH / MATCHING_MODEL_SHA256 at it to switch
@@ -15,11 +15,11 @@ from marketplace.models import FreelancerProfile, Gig
 
 
 class Command(BaseCommand):
-    help = "Build missing or stale vectors for all profiles and gigs, in batches, with a progress bar."
+    help = "Build missing or stale vectors of all profiles, gigs and skill names, in batches, with progress bars."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch-size", type=int, default=64)
-        parser.add_argument("--only", choices=["profiles", "gigs"], help="limit to one table")
+        parser.add_argument("--only", choices=["profiles", "gigs", "skills"], help="limit to one table")
         parser.add_argument("--model-path", help="local sentence-transformers folder to build vectors for")
         parser.add_argument("--model-sha256", default="", help="expected SHA-256 of that model's model.safetensors")
         parser.add_argument("--prune", action="store_true", help="delete vectors of models other than the active one")
@@ -35,8 +35,12 @@ class Command(BaseCommand):
         **options,
     ) -> None:
         from matching.encoder import ModelIntegrityError, active_model
-        from matching.models import FreelancerEmbedding, GigEmbedding
-        from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
+        from matching.models import FreelancerEmbedding, GigEmbedding, SkillTextEmbedding
+        from matching.services import (
+            freelancer_embeddings_refresh,
+            gig_embeddings_refresh,
+            skill_text_vectors_refresh,
+        )
 
         if not 1 <= batch_size <= 1024:
             raise CommandError("--batch-size must be between 1 and 1024")
@@ -51,7 +55,8 @@ class Command(BaseCommand):
         if prune:
             n_p, _ = FreelancerEmbedding.objects.exclude(model_version=model.version).delete()
             n_g, _ = GigEmbedding.objects.exclude(model_version=model.version).delete()
-            self.stdout.write(f"pruned {n_p} profile and {n_g} gig vectors of other models")
+            n_s, _ = SkillTextEmbedding.objects.exclude(model_version=model.version).delete()
+            self.stdout.write(f"pruned {n_p} profile, {n_g} gig and {n_s} skill-name vectors of other models")
             return
         jobs = [
             ("profiles", FreelancerProfile.objects, freelancer_embeddings_refresh, "profile_ids"),
@@ -74,3 +79,11 @@ class Command(BaseCommand):
                     encoded += refresh(**{arg: batch})
                     bar.update(len(batch))
             self.stdout.write(f"{name}: {encoded} vectors encoded")
+        if only in (None, "skills"):
+            # Skill names and aliases (related-skill credit), in bounded calls.
+            encoded = 0
+            with tqdm(desc="skill names", unit="text") as bar:
+                while done := skill_text_vectors_refresh(limit=batch_size * 8):
+                    encoded += done
+                    bar.update(done)
+            self.stdout.write(f"skill names: {encoded} vectors encoded")

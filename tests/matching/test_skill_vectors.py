@@ -1,0 +1,109 @@
+"""Skill-name vectors: the worker encodes every name and alias once and stores it; rankings read
+the stored vectors instead of encoding them in each web process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from marketplace.models import Skill
+from matching import tasks
+from matching.encoder import active_model
+from matching.models import SkillTextEmbedding
+from matching.ranking import reset_caches
+from matching.ranking.skills import MAX_ALIASES, skill_vectors
+from matching.services import skill_text_vectors_refresh
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.model
+
+
+def _stored(texts) -> dict[str, np.ndarray]:
+    rows = SkillTextEmbedding.objects.filter(model_version=active_model().version, text__in=list(texts))
+    return {e.text: np.asarray(e.embedding, dtype=np.float32) for e in rows}
+
+
+def test_embedding_a_profile_stores_the_vectors_of_its_skill_names_and_aliases(encoder, make_freelancer):
+    skill = Skill.objects.get(name="Data quality analysis")
+    texts = [skill.name, *skill.aliases[:MAX_ALIASES]]
+    profile = make_freelancer(headline="Data QA analyst", skills=[("data validation", "expert")])
+    SkillTextEmbedding.objects.all().delete()  # whatever the signals' tasks stored: start empty
+
+    tasks.embed_freelancers.apply(args=[[profile.id]]).get()
+
+    stored = _stored(texts)
+    assert set(stored) == set(texts)
+    for text in texts:  # each is the model's vector of that text (batching moves it by ~1e-7)
+        np.testing.assert_allclose(stored[text], encoder.encode([text])[0], rtol=0, atol=2e-6, err_msg=text)
+    assert {e.model_name for e in SkillTextEmbedding.objects.all()} == {"all-MiniLM-L6-v2"}
+    # Idempotent: nothing is encoded again, for this skill or for all of them.
+    assert skill_text_vectors_refresh(skill_ids=[skill.id]) == 0
+    assert SkillTextEmbedding.objects.filter(text__in=texts).count() == len(texts)
+
+
+def test_refresh_of_every_skill_is_bounded_and_resumes(encoder, db):
+    SkillTextEmbedding.objects.all().delete()
+    every = {t for s in Skill.objects.all() for t in [s.name, *s.aliases[:MAX_ALIASES]]}
+
+    first = skill_text_vectors_refresh(limit=40)
+    second = skill_text_vectors_refresh(limit=len(every))
+
+    assert first == 40
+    assert first + second == len(every)
+    assert set(SkillTextEmbedding.objects.values_list("text", flat=True)) == every
+    assert skill_text_vectors_refresh() == 0
+
+
+def test_ranking_reads_the_stored_vector_and_encodes_only_what_is_missing(encoder, db):
+    model = active_model()
+    SkillTextEmbedding.objects.all().delete()
+    marker = np.zeros(384, dtype=np.float32)
+    marker[7] = 1.0  # no sentence encodes to this: only the stored row can produce it
+    SkillTextEmbedding.objects.create(
+        text="data validation", model_name=model.name, model_version=model.version, embedding=marker
+    )
+    reset_caches()
+
+    vectors = skill_vectors({"data validation", "tidying spreadsheets"})
+
+    np.testing.assert_array_equal(vectors["data validation"], marker)
+    np.testing.assert_allclose(
+        vectors["tidying spreadsheets"], encoder.encode(["tidying spreadsheets"])[0], rtol=0, atol=2e-6
+    )
+    # A ranking never writes: only the worker stores vectors.
+    assert list(SkillTextEmbedding.objects.values_list("text", flat=True)) == ["data validation"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_sweep_encodes_an_alias_a_moderator_added(encoder, celery_worker, task_queue):
+    skill = Skill.objects.get(name="Career coaching")
+    Skill.objects.filter(id=skill.id).update(aliases=[*skill.aliases, "help with a job switch"])
+
+    tasks.sweep_embeddings.delay()
+
+    wait_for(
+        lambda: SkillTextEmbedding.objects.filter(text="help with a job switch").exists(),
+        what="the sweep to have the worker encode the new alias",
+    )
+    stored = _stored(["help with a job switch"])["help with a job switch"]
+    np.testing.assert_allclose(stored, encoder.encode(["help with a job switch"])[0], rtol=0, atol=2e-6)
+
+
+def test_reembed_builds_and_prunes_skill_name_vectors(encoder, db, capsys):
+    model = active_model()
+    SkillTextEmbedding.objects.all().delete()
+    SkillTextEmbedding.objects.create(
+        text="Career coaching", model_name="old-model", model_version="0" * 16, embedding=np.ones(384) / 384**0.5
+    )
+    every = {t for s in Skill.objects.all() for t in [s.name, *s.aliases[:MAX_ALIASES]]}
+
+    call_command("reembed", "--only", "skills", "--batch-size", "16")
+
+    assert f"skill names: {len(every)} vectors encoded" in capsys.readouterr().out
+    assert SkillTextEmbedding.objects.filter(model_version=model.version).count() == len(every)
+    call_command("reembed", "--prune")
+    assert "1 skill-name vectors of other models" in capsys.readouterr().out
+    assert not SkillTextEmbedding.objects.exclude(model_version=model.version).exists()
