@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -45,16 +46,53 @@ def token_create(*, user: User, ttl: timedelta | None = None) -> IssuedToken:
     return IssuedToken(key=key, token=token)
 
 
+@functools.cache
+def _live_token_query() -> tuple[str, list, list]:
+    """SQL of the unrevoked, unexpired token with a given hash joined to its user, and the fields
+    of each model in the order of its columns."""
+    token_fields, user_fields = AuthToken._meta.concrete_fields, User._meta.concrete_fields
+    columns = [f"t.{connection.ops.quote_name(f.column)}" for f in token_fields]
+    columns += [f"u.{connection.ops.quote_name(f.column)}" for f in user_fields]
+    # Only table and column names from the models are interpolated; the values are parameters.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {AuthToken._meta.db_table} t "  # noqa: S608
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s LIMIT 1"
+    )
+    return sql, list(token_fields), list(user_fields)
+
+
+def _from_row(model, fields: list, values: tuple):
+    """A model instance from a row of plain SQL, through the converters the ORM would apply."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            value = convert(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def _live_token(key_hash: str, now: datetime) -> AuthToken | None:
+    # Every API request authenticates: this is the ORM's select_related query written once, as
+    # composing it cost more CPU than PostgreSQL spent running it (~0.6 ms a request).
+    sql, token_fields, user_fields = _live_token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_hash, now])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token = _from_row(AuthToken, token_fields, row[: len(token_fields)])
+    AuthToken._meta.get_field("user").set_cached_value(token, _from_row(User, user_fields, row[len(token_fields) :]))
+    return token
+
+
 def token_authenticate(*, key: str) -> AuthToken | None:
     """The live token for ``key`` with its user, or None (unknown, expired, revoked, user disabled)."""
     if not key or len(key) > 200:
         return None
     now = timezone.now()
-    token = (
-        AuthToken.objects.select_related("user")
-        .filter(key_hash=_hash_key(key), revoked_at__isnull=True, expires_at__gt=now)
-        .first()
-    )
+    token = _live_token(_hash_key(key), now)
     if token is None:
         return None
     user = token.user

@@ -384,9 +384,12 @@ def seed_gigs(count: int, *, seed: int = 11) -> list[int]:
     from accounts.models import User
     from marketplace import services as market
     from marketplace.models import Gig
-    from matching.services import gig_embeddings_refresh
+    from matching.services import gig_embeddings_refresh, skill_text_vectors_refresh
     from matching.signals import enqueue_suppression
 
+    # What the worker keeps up to date in production: the vectors of every skill name and alias.
+    while skill_text_vectors_refresh():
+        pass
     existing = list(
         Gig.objects.filter(status=Gig.Status.PUBLISHED, created_by__email="bench-client@bench.invalid")
         .order_by("id")

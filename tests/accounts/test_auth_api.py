@@ -126,6 +126,28 @@ def test_revoked_and_expired_tokens_stop_working():
     assert api.get("/api/v1/me/").status_code == 401
 
 
+def test_a_token_authenticates_as_its_stored_user_with_one_query(django_assert_num_queries):
+    user = UserFactory(full_name="Ana Lima", role=User.Role.CLIENT)
+    issued = services.token_create(user=user)
+    other = services.token_create(user=UserFactory())
+    services.token_authenticate(key=issued.key)  # first use records last_used_at
+
+    with django_assert_num_queries(1):  # token and user together; last_used_at is fresh
+        token = services.token_authenticate(key=issued.key)
+
+    stored = User.objects.get(pk=user.pk)
+    assert token.pk == issued.token.pk and token.user.pk == user.pk != other.token.user_id
+    assert {f.attname: getattr(token.user, f.attname) for f in User._meta.concrete_fields} == {
+        f.attname: getattr(stored, f.attname) for f in User._meta.concrete_fields
+    }
+    assert token.last_used_at is not None and token.expires_at == issued.token.expires_at
+    assert not token._state.adding and not token.user._state.adding
+    # The instance behaves as an ORM one: saving it writes the same row.
+    token.user.full_name = "Ana M. Lima"
+    token.user.save(update_fields=["full_name"])
+    assert User.objects.get(pk=user.pk).full_name == "Ana M. Lima"
+
+
 def test_revoke_all_signs_out_everywhere():
     user = UserFactory()
     a, b = client_for(user), client_for(user)
