@@ -272,9 +272,11 @@ MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
 # Candidates stored per match run.
 MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 # HNSW candidate list (hnsw.ef_search) of the dense retriever: at least this, and at least the
-# rows it reads. 100 gave recall@20 0.977 at 100k freelancers and 0.946 at 1M; 200 was slower at
-# 1M and no better (0.940, docs/benchmarks.md).
-MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=100)
+# rows it reads. Profiles cluster (by field and wording); with a short list the greedy search can
+# settle in a neighbouring cluster and miss the right one entirely. The dense retriever's
+# recall@20 at 100 / 400 / 800: 0.978 / 0.988 / 0.992 at 100k freelancers, 0.924 / 0.958 / 0.982
+# at 1M, for the same time at 100k and ~5 ms more per ranking at 1M (docs/benchmarks.md).
+MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=400)
 # Threads (each with its own database connection) that run a ranking's retrievers side by side:
 # one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
 # another on the caller's connection (matching/ranking/parallel.py).
