@@ -277,6 +277,10 @@ MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 # recall@20 at 100 / 400 / 800: 0.978 / 0.988 / 0.992 at 100k freelancers, 0.924 / 0.958 / 0.982
 # at 1M, for the same time at 100k and ~5 ms more per ranking at 1M (docs/benchmarks.md).
 MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=400)
+# When the hard filters leave at most this many profiles (a rarely spoken language with a low
+# rate cap), the dense and taxonomy retrievers search those profiles exactly instead of walking
+# the HNSW graph and the skills' claims until enough pass the filters. 0 never does.
+MATCHING_EXACT_SEARCH_PROFILES = env.int("MATCHING_EXACT_SEARCH_PROFILES", default=5000)
 # Threads (each with its own database connection) that run a ranking's retrievers side by side:
 # one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
 # another on the caller's connection (matching/ranking/parallel.py).

@@ -6,6 +6,7 @@ Every query shares one WHERE clause (``eligibility_sql``), so a freelancer who c
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -81,7 +82,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
     params: list = []
     for vector in vectors:
-        literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
+        literal = _vector_literal(vector)
         # Both views of a profile sit in the index, so twice ``limit`` rows are read per vector.
         params += [literal, model_version, *where.params, literal, 2 * limit]
     ef_search = str(max(settings.MATCHING_HNSW_EF_SEARCH, min(1000, 2 * limit)))
@@ -101,6 +102,57 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     return best_of([{profile_id: float(sim)} for profile_id, sim in rows], limit)
+
+
+def few_eligible(where: Eligibility, at_most: int) -> list[int] | None:
+    """The ids of the eligible profiles when the hard filters leave at most ``at_most``; else None.
+
+    Strict filters (a rarely spoken language with a low rate cap) make the HNSW iterative scan and
+    the taxonomy walk check thousands of rows, one by one, to find enough that pass. Below
+    ``at_most`` profiles it is cheaper to list them once and search among them exactly. The
+    planner's row estimate decides whether to list them (it plans, nothing runs); the listing stops
+    at ``at_most`` + 1 rows, so an estimate that was wrong costs one bounded scan.
+    """
+    if at_most <= 0:
+        return None
+    sql = f"SELECT p.id FROM {_FROM} WHERE {where.sql}"  # noqa: S608 - fixed fragments; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, where.params)
+        plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        if plan[0]["Plan"]["Plan Rows"] > at_most:
+            return None
+        cursor.execute(sql + " LIMIT %s", [*where.params, at_most + 1])
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) <= at_most else None
+
+
+def exact_dense_candidates(
+    vectors: np.ndarray, model_version: str, profile_ids: list[int], limit: int
+) -> dict[int, float]:
+    """The ``limit`` profiles among ``profile_ids`` nearest to any of the query vectors, by their
+    best similarity over every stored view: an exact search, no index (see ``few_eligible``)."""
+    if not profile_ids:
+        return {}
+    sims = ", ".join(["1 - (e.embedding <=> %s::vector)"] * len(vectors))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT e.profile_id, max(GREATEST({sims})) AS sim
+            FROM matching_freelancerembedding e
+            WHERE e.profile_id = ANY(%s::bigint[]) AND e.model_version = %s
+            GROUP BY e.profile_id
+            ORDER BY sim DESC, e.profile_id
+            LIMIT %s
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+            [*(_vector_literal(v) for v in vectors), profile_ids, model_version, limit],
+        )
+        return {profile_id: float(sim) for profile_id, sim in cursor.fetchall()}
+
+
+def _vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
 
 
 # The dense retriever's settings, in one round trip. Iterative scans keep strict filters from
@@ -374,15 +426,37 @@ _LEVEL_RANK_SQL = (
 )
 
 
-def skill_candidates(skill_ids: list[int], where: Eligibility, limit: int) -> dict[int, int]:
+def skill_candidates(
+    skill_ids: list[int], where: Eligibility, limit: int, among: list[int] | None = None
+) -> dict[int, int]:
     """Profiles claiming the needed skills (taxonomy overlap), most overlapping first.
 
     Reads the ``CLAIMS_PER_SKILL`` strongest eligible claims of each needed skill; a profile's
     overlap is the number of needed skills among whose strongest claims it is (every needed
-    skill it claims while a skill has fewer eligible claimants than that).
+    skill it claims while a skill has fewer eligible claimants than that). ``among``: the
+    eligible profiles, when they are few (``few_eligible``): their claims are read directly
+    instead of walking each skill's claims until enough pass the filters.
     """
     if not skill_ids:
         return {}
+    if among is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT h.profile_id, count(*) AS overlap
+                FROM (
+                    SELECT fs.profile_id, row_number() OVER (
+                        PARTITION BY fs.skill_id ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
+                    ) AS strength
+                    FROM marketplace_freelancerskill fs
+                    WHERE fs.skill_id = ANY(%s::bigint[]) AND fs.profile_id = ANY(%s::bigint[])
+                ) h
+                WHERE h.strength <= %s
+                GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
+                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+                [sorted(set(skill_ids)), among, CLAIMS_PER_SKILL, limit],
+            )
+            return dict(cursor.fetchall())
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 
 from marketplace.models import FreelancerProfile
@@ -20,6 +21,8 @@ from .candidates import (
     best_of,
     dense_candidates,
     eligibility_sql,
+    exact_dense_candidates,
+    few_eligible,
     lexical_candidates,
     lexical_query,
     lexical_scores,
@@ -282,18 +285,24 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     dense_pool = max(DENSE_POOL, DENSE_POOL_FACTOR * limit)
     needed = [n.skill_id for n in spec.needs if n.skill_id] if strategy == "hybrid" else []
 
+    # Few eligible profiles: the dense and taxonomy retrievers search exactly among them.
+    few = few_eligible(where, settings.MATCHING_EXACT_SEARCH_PROFILES) if query is not None or needed else None
+
     def words_and_lexical() -> tuple[LexicalQuery | None, dict[int, float], dict[int, int]]:
         words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
         lexical = lexical_candidates(words, where, max(LEXICAL_POOL, POOL_FACTOR * limit)) if words else {}
-        overlap = skill_candidates(needed, where, max(SKILL_POOL, POOL_FACTOR * limit)) if needed else {}
+        overlap = skill_candidates(needed, where, max(SKILL_POOL, POOL_FACTOR * limit), few) if needed else {}
         return words, lexical, overlap
 
     # The retrievers run side by side: BM25 and taxonomy here, one HNSW search per gig view in
     # the pool (parallel.py). Each view's nearest ``dense_pool`` profiles are merged by best
     # similarity, which is the top ``dense_pool`` of both views searched together.
-    dense_calls = (
-        [] if query is None else [(dense_candidates, (q[None], model.version, where, dense_pool)) for q in query]
-    )
+    if query is None:
+        dense_calls = []
+    elif few is not None:
+        dense_calls = [(exact_dense_candidates, (query, model.version, few, dense_pool))]
+    else:
+        dense_calls = [(dense_candidates, (q[None], model.version, where, dense_pool)) for q in query]
     (words, lexical, overlap), *per_view = side_by_side((words_and_lexical, ()), *dense_calls)
     dense = best_of(per_view, dense_pool)
 
@@ -376,8 +385,6 @@ GIG_POOL = 60
 def _eligible_gigs_sql(profile: FreelancerProfile) -> tuple[str, list]:
     """Hard filters for gigs (alias ``g``): open, approved, posted by an active, unsuspended user,
     and feasible for this freelancer (shared language, rate within the hourly tolerance)."""
-    from django.conf import settings
-
     sql = """
         g.status = 'published' AND g.moderation_status = 'approved'
         AND EXISTS (

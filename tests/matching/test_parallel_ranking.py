@@ -102,6 +102,7 @@ def test_side_by_side_ranking_equals_the_sequential_one(pool, settings, encoder,
     freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
     gig_embeddings_refresh(gig_ids=[gig.id])
     spec = spec_from_gig(gig)
+    settings.MATCHING_EXACT_SEARCH_PROFILES = 0  # the HNSW searches, not the exact one (test_exact_search)
 
     assert not connection.in_atomic_block
     side = rank_freelancers(spec, strategy="hybrid", limit=10)

@@ -1,0 +1,92 @@
+"""Strict hard filters: when few profiles are eligible, the dense and taxonomy retrievers search
+exactly among them instead of walking the HNSW graph and each skill's claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.models import FreelancerProfile
+from matching.encoder import active_model
+from matching.ranking import rank_freelancers, spec_from_gig
+from matching.ranking.candidates import (
+    dense_candidates,
+    eligibility_sql,
+    exact_dense_candidates,
+    few_eligible,
+    skill_candidates,
+)
+from matching.ranking.service import query_vectors
+from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
+
+pytestmark = pytest.mark.model
+
+SKILLS = [
+    [("Data annotation", "expert"), ("Image annotation", "advanced"), ("CVAT", "intermediate")],
+    [("Image annotation", "expert"), ("Semantic segmentation", "advanced")],
+    [("Prompt engineering", "expert"), ("Python", "advanced")],
+    [("Image annotation", "beginner"), ("CVAT", "expert")],
+    [("Executive coaching", "expert"), ("Leadership development", "advanced")],
+]
+
+
+@pytest.fixture
+def german_labelling_gig(encoder, make_freelancer, make_gig):
+    """Fifteen freelancers, a third of them German speakers, and a gig that needs German at ≤ 50/h."""
+    for i in range(15):
+        make_freelancer(
+            headline=f"Freelancer {i}: " + ", ".join(name for name, _ in SKILLS[i % len(SKILLS)]),
+            skills=SKILLS[i % len(SKILLS)],
+            rate=25 + 4 * i,
+            languages=("en", "de") if i % 3 == 0 else ("en",),
+        )
+    gig = make_gig(
+        title="Label 20k product photos for a German retailer",
+        description="Bounding boxes and segmentation masks in CVAT; instructions and QA calls in German.",
+        skills=[("Image annotation", True, "advanced"), ("CVAT", False, "")],
+        budget_max=50,
+        languages=("de",),
+    )
+    freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    return spec_from_gig(gig)
+
+
+def test_few_eligible_lists_exactly_the_profiles_that_pass_the_hard_filters(german_labelling_gig):
+    where = eligibility_sql(german_labelling_gig)
+    expected = sorted(
+        p.id
+        for p in FreelancerProfile.objects.all()
+        if "de" in p.languages and float(p.hourly_rate) <= 50 * 1.25 and p.available_hours_per_week > 0
+    )
+
+    assert 2 <= len(expected) < 15
+    assert sorted(few_eligible(where, 5000)) == expected
+    assert few_eligible(where, len(expected) - 1) is None  # more than allowed: not listed
+    assert few_eligible(where, 0) is None
+
+
+def test_exact_retrievers_find_what_the_index_walks_find(german_labelling_gig):
+    spec, model = german_labelling_gig, active_model()
+    where, query = eligibility_sql(spec), query_vectors(spec)
+    few = few_eligible(where, 5000)
+    needed = [n.skill_id for n in spec.needs]
+
+    for limit in (1, 2, 4):  # on a table this small the HNSW search is exact too
+        assert exact_dense_candidates(query, model.version, few, limit) == pytest.approx(
+            dense_candidates(query, model.version, where, limit)
+        )
+    assert skill_candidates(needed, where, 10, among=few) == skill_candidates(needed, where, 10)
+    assert skill_candidates(needed, where, 10)  # not vacuous: German speakers claim the skills
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ranking_with_strict_filters_is_the_same_either_way(german_labelling_gig, settings):
+    settings.MATCHING_EXACT_SEARCH_PROFILES = 5000
+    exact = rank_freelancers(german_labelling_gig, strategy="hybrid", limit=10)
+    settings.MATCHING_EXACT_SEARCH_PROFILES = 0  # never: HNSW iterative scan and the skill walk
+    walked = rank_freelancers(german_labelling_gig, strategy="hybrid", limit=10)
+
+    assert len(exact) >= 2
+    german = set(FreelancerProfile.objects.filter(languages__contains=["de"]).values_list("id", flat=True))
+    assert {c.profile_id for c in exact} <= german
+    assert [(c.profile_id, round(c.score, 5)) for c in exact] == [(c.profile_id, round(c.score, 5)) for c in walked]
