@@ -122,6 +122,8 @@ class Stages:
         names = [
             "lexical_candidates",
             "dense_candidates",
+            "exact_dense_candidates",
+            "few_eligible",
             "skill_candidates",
             "query_vectors",
             "load_facts",
@@ -143,7 +145,7 @@ class Stages:
                     self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - t
                     if name == "load_facts":
                         self.candidates = set(args[0])
-                    elif name == "best_of":  # the dense retriever's merged result
+                    elif name in ("best_of", "exact_dense_candidates"):  # the dense retriever's result
                         self.dense = set(result)
                 return result
 
