@@ -302,6 +302,23 @@ def skill_text_vectors_refresh(*, skill_ids: Iterable[int] | None = None, limit:
     return len(texts)
 
 
+def skill_text_vectors_prune(*, model_version: str) -> int:
+    """Delete skill-name vectors of other models, and of texts no skill uses any more (a removed
+    alias, a renamed skill's old name once it is no longer an alias). Returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            DELETE FROM matching_skilltextembedding e
+            WHERE e.model_version <> %s OR NOT EXISTS (
+                SELECT 1 FROM marketplace_skill s
+                WHERE e.text = s.name OR e.text = ANY(s.aliases[1:%s]::text[])
+            )
+            """,
+            [model_version, MAX_ALIASES],
+        )
+        return cursor.rowcount
+
+
 # --------------------------------------------------------------------------- match runs
 
 

@@ -22,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--only", choices=["profiles", "gigs", "skills"], help="limit to one table")
         parser.add_argument("--model-path", help="local sentence-transformers folder to build vectors for")
         parser.add_argument("--model-sha256", default="", help="expected SHA-256 of that model's model.safetensors")
-        parser.add_argument("--prune", action="store_true", help="delete vectors of models other than the active one")
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="delete vectors of models other than the active one, and of skill names no skill uses",
+        )
 
     def handle(
         self,
@@ -35,10 +39,11 @@ class Command(BaseCommand):
         **options,
     ) -> None:
         from matching.encoder import ModelIntegrityError, active_model
-        from matching.models import FreelancerEmbedding, GigEmbedding, SkillTextEmbedding
+        from matching.models import FreelancerEmbedding, GigEmbedding
         from matching.services import (
             freelancer_embeddings_refresh,
             gig_embeddings_refresh,
+            skill_text_vectors_prune,
             skill_text_vectors_refresh,
         )
 
@@ -55,8 +60,11 @@ class Command(BaseCommand):
         if prune:
             n_p, _ = FreelancerEmbedding.objects.exclude(model_version=model.version).delete()
             n_g, _ = GigEmbedding.objects.exclude(model_version=model.version).delete()
-            n_s, _ = SkillTextEmbedding.objects.exclude(model_version=model.version).delete()
-            self.stdout.write(f"pruned {n_p} profile, {n_g} gig and {n_s} skill-name vectors of other models")
+            n_s = skill_text_vectors_prune(model_version=model.version)
+            self.stdout.write(
+                f"pruned {n_p} profile and {n_g} gig vectors of other models, and {n_s} skill-name vectors "
+                "of other models or of names no skill uses"
+            )
             return
         jobs = [
             ("profiles", FreelancerProfile.objects, freelancer_embeddings_refresh, "profile_ids"),
