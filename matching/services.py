@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from marketplace.models import FreelancerProfile, FreelancerSkill, Gig
+from marketplace.models import FreelancerProfile, FreelancerSkill, Gig, Skill
 
 from .documents import Document, freelancer_documents
 from .encoder import DIMENSIONS, ModelIdentity, active_model, get_encoder
@@ -33,7 +33,7 @@ from .models import (
 )
 from .ranking import rank_freelancers, spec_from_gig
 from .ranking.candidates import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
-from .ranking.skills import MAX_ALIASES
+from .ranking.skills import skill_texts
 from .vector_writes import embeddings_write
 
 log = logging.getLogger("matchwork.matching")
@@ -255,19 +255,11 @@ def stale_gig_ids(*, limit: int = 10_000) -> list[int]:
     )
 
 
-# Texts of the given skills (every skill when no ids are given) that have no vector for a model:
-# the canonical name and the aliases the ranking reads (ranking.skills.skill_texts).
-_MISSING_SKILL_TEXTS = """
-    SELECT DISTINCT t.text
-    FROM marketplace_skill s
-    CROSS JOIN LATERAL unnest(s.name::text || s.aliases[1:%(max_aliases)s]::text[]) AS t(text)
-    WHERE (%(every)s OR s.id = ANY(%(ids)s))
-      AND NOT EXISTS (
-          SELECT 1 FROM matching_skilltextembedding e WHERE e.model_version = %(version)s AND e.text = t.text
-      )
-    ORDER BY t.text
-    LIMIT %(limit)s
-"""
+def _skill_texts_in_use(skill_ids: set[int] | None) -> set[str]:
+    """Every name and alias a ranking reads for these skills (for every skill when None)."""
+    if skill_ids is None:
+        skill_ids = set(Skill.objects.values_list("id", flat=True))
+    return {text for texts in skill_texts(skill_ids).values() for text in texts}
 
 
 def skill_text_vectors_refresh(*, skill_ids: Iterable[int] | None = None, limit: int = 5_000) -> int:
@@ -278,16 +270,16 @@ def skill_text_vectors_refresh(*, skill_ids: Iterable[int] | None = None, limit:
     At most ``limit`` texts per call; the periodic sweep picks up the rest.
     """
     model = active_model()
-    ids = sorted(set(skill_ids)) if skill_ids is not None else []
-    if skill_ids is not None and not ids:
+    wanted = _skill_texts_in_use(None if skill_ids is None else set(skill_ids))
+    if not wanted:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(
-            _MISSING_SKILL_TEXTS,
-            {"max_aliases": MAX_ALIASES, "every": skill_ids is None, "ids": ids, "version": model.version,
-             "limit": limit},
-        )  # fmt: skip
-        texts = [row[0] for row in cursor.fetchall()]
+            "SELECT text FROM matching_skilltextembedding WHERE model_version = %s AND text = ANY(%s)",
+            [model.version, sorted(wanted)],
+        )
+        stored = {row[0] for row in cursor.fetchall()}
+    texts = sorted(wanted - stored)[:limit]
     if not texts:
         return 0
     vectors = get_encoder().encode(texts)
@@ -307,14 +299,8 @@ def skill_text_vectors_prune(*, model_version: str) -> int:
     alias, a renamed skill's old name once it is no longer an alias). Returns how many."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            DELETE FROM matching_skilltextembedding e
-            WHERE e.model_version <> %s OR NOT EXISTS (
-                SELECT 1 FROM marketplace_skill s
-                WHERE e.text = s.name OR e.text = ANY(s.aliases[1:%s]::text[])
-            )
-            """,
-            [model_version, MAX_ALIASES],
+            "DELETE FROM matching_skilltextembedding WHERE model_version <> %s OR NOT (text = ANY(%s))",
+            [model_version, sorted(_skill_texts_in_use(None))],
         )
         return cursor.rowcount
 

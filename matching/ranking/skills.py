@@ -52,11 +52,17 @@ def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
 MAX_ALIASES = 20
 
 
-def skill_texts(skill_ids: set[int], names: dict[int, str]) -> dict[int, list[str]]:
-    """The canonical name and the taxonomy's aliases of each skill: every way people name it."""
+def skill_texts(skill_ids: set[int], names: dict[int, str] | None = None) -> dict[int, list[str]]:
+    """The canonical name and the taxonomy's aliases of each skill: every way people name it.
+
+    ``names``: how the caller names each skill (an ad-hoc need's free text, for an id the taxonomy
+    does not have); a taxonomy skill's own name is always among its texts. The worker encodes
+    exactly these texts (``services.skill_text_vectors_refresh``).
+    """
     from django.db import connection
 
-    texts = {sid: [names[sid]] for sid in skill_ids}
+    names = names or {}
+    texts = {sid: [names[sid]] for sid in skill_ids if sid in names}
     if not skill_ids:
         return texts
     with connection.cursor() as cursor:
