@@ -80,8 +80,11 @@ clean-data: stop
 
 # Benchmarks (docs/benchmarks.md): print figures, never pass/fail. They run on their own database
 # (BENCH_DB) of the embedded or configured server, with production settings (DEBUG off).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some machines set for older OpenBLAS builds, are
+# dropped: they pin numpy's current OpenBLAS to a slower kernel (the machine line prints the
+# kernel in use), and the ranking benchmark's numpy reference must run at full speed.
 BENCH_DB ?= matchwork_bench
-BENCH_ENV := EMBEDDED_PG_DB=$(BENCH_DB) DJANGO_DEBUG=0 \
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE EMBEDDED_PG_DB=$(BENCH_DB) DJANGO_DEBUG=0 \
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-secret-$$(hostname)-not-for-production} CELERY_QUEUE=matchwork-bench
 BENCH_SIZES ?= 10000,100000
 BENCH_ARGS ?=

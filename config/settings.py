@@ -263,6 +263,11 @@ MATCHING_MODEL_SHA256 = env(
     "MATCHING_MODEL_SHA256", default="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 )
 
+# Texts searched with and never stored (talent searches) are encoded in bfloat16 arithmetic:
+# "auto" where the CPU has bfloat16 instructions (about twice as fast there; the vectors are within
+# 1e-4 of float32 in cosine), "on" always, "off" never. Stored vectors are always float32.
+MATCHING_QUERY_BFLOAT16 = env("MATCHING_QUERY_BFLOAT16", default="auto")
+
 # Hard filter: an hourly gig accepts rates up to this multiple of its budget's maximum.
 MATCHING_RATE_TOLERANCE = env.float("MATCHING_RATE_TOLERANCE", default=1.25)
 # A match run waits this long after its first trigger, so a burst of edits yields one run.

@@ -102,8 +102,11 @@ class Encoder:
             raise ModelIntegrityError(f"The matching model produces {dims}-dimensional vectors; {DIMENSIONS} expected")
         log.info("matching model loaded", extra={"model": identity.key, "path": identity.path})
 
+        log.info("query precision", extra={"model": identity.key, "bfloat16": query_bfloat16()})
+
     def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """Unit-length vectors, one row per text, encoded in batches."""
+        """Unit-length vectors, one row per text, encoded in batches (float32 arithmetic: what is
+        stored, the same on every machine)."""
         import numpy as np
 
         if not texts:
@@ -111,6 +114,39 @@ class Encoder:
         return self._model.encode(
             texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ).astype(np.float32)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """``encode`` for texts that are searched with and never stored (a talent search, a gig
+        whose vectors are not stored yet): a request waits for them. In bfloat16 arithmetic when
+        ``query_bfloat16()`` says so: about twice as fast on a CPU with bfloat16 instructions, and
+        within 1e-4 of the float32 vector in cosine (docs/benchmarks.md)."""
+        if not query_bfloat16():
+            return self.encode(texts)
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return self.encode(texts)
+
+
+def query_bfloat16() -> bool:
+    """Whether query texts are encoded in bfloat16: ``MATCHING_QUERY_BFLOAT16`` ``on`` / ``off``, or
+    ``auto`` (the default): when the CPU computes bfloat16 natively (AVX512-BF16 or AMX), where it
+    halves the time; elsewhere it is emulated and slower."""
+    choice = str(getattr(settings, "MATCHING_QUERY_BFLOAT16", "auto")).lower()
+    if choice in {"on", "1", "true", "yes"}:
+        return True
+    if choice != "auto":
+        return False
+    return cpu_has_bfloat16()
+
+
+@cache
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (torch's own checks; False where torch has none)."""
+    import torch
+
+    native = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check is not None and check() for check in native)
 
 
 _lock = threading.Lock()

@@ -99,7 +99,7 @@ def query_vectors_many(specs: list[GigSpec]) -> list[np.ndarray]:
         else:
             missing.append((i, [spec.document().views[v] for v in VIEWS]))
     if missing:
-        encoded = get_encoder().encode([t for _, texts in missing for t in texts])
+        encoded = get_encoder().encode_query([t for _, texts in missing for t in texts])
         for k, (i, _) in enumerate(missing):
             known[i] = list(encoded[k * len(VIEWS) : (k + 1) * len(VIEWS)])
     _remember_vectors([(h, v) for i in unknown for h, v in zip(hashes[i], known[i], strict=True)])

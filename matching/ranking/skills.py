@@ -40,7 +40,7 @@ def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
         found = stored_skill_vectors(missing, model.version)
         rest = [n for n in missing if n not in found]
         if rest:
-            found.update(zip(rest, get_encoder().encode(rest), strict=True))
+            found.update(zip(rest, get_encoder().encode_query(rest), strict=True))
         with _lock:
             if len(_cache) + len(missing) > _MAX_CACHE:
                 _cache.clear()

@@ -71,8 +71,8 @@ def test_ranking_reads_the_stored_vector_and_encodes_only_what_is_missing(encode
 
     np.testing.assert_array_equal(vectors["data validation"], marker)
     np.testing.assert_allclose(
-        vectors["tidying spreadsheets"], encoder.encode(["tidying spreadsheets"])[0], rtol=0, atol=2e-6
-    )
+        vectors["tidying spreadsheets"], encoder.encode_query(["tidying spreadsheets"])[0], rtol=0, atol=2e-6
+    )  # encoded for this ranking, as query texts are (never stored)
     # A ranking never writes: only the worker stores vectors.
     assert list(SkillTextEmbedding.objects.values_list("text", flat=True)) == ["data validation"]
 
