@@ -20,12 +20,14 @@ Never a pass/fail test: it prints figures.
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bench.common import OUT, peak_rss_mib, percentiles, start_bench, write_json
 
@@ -227,9 +229,12 @@ def bench_size(size: int, gigs: int, repeat: int, warmup: int | None = None) -> 
                 rank_freelancers(spec, strategy="hybrid", limit=20)
                 engine_ms.append((time.perf_counter() - t) * 1000)
                 stages.finish()
-                t = time.perf_counter()
-                exact, n = ref.top(spec, query, 20)
-                ref_ms.append((time.perf_counter() - t) * 1000)
+                # The reference gets every core's BLAS threads; the engine's processes use
+                # MATCHING_BLAS_THREADS (matching/apps.py).
+                with threadpool_limits(limits=os.cpu_count(), user_api="blas"):
+                    t = time.perf_counter()
+                    exact, n = ref.top(spec, query, 20)
+                    ref_ms.append((time.perf_counter() - t) * 1000)
                 filtered.append(n)
                 if exact:
                     recall_all.append(len(exact & stages.candidates) / len(exact))

@@ -286,6 +286,9 @@ MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=400)
 # rate cap), the dense and taxonomy retrievers search those profiles exactly instead of walking
 # the HNSW graph and the skills' claims until enough pass the filters. 0 never does.
 MATCHING_EXACT_SEARCH_PROFILES = env.int("MATCHING_EXACT_SEARCH_PROFILES", default=5000)
+# Threads of numpy's BLAS in each process (matching.apps.limit_blas_threads); 0 leaves the library's
+# default (one per core), whose idle threads spin and take the cores the model and PostgreSQL need.
+MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)
 # Threads (each with its own database connection) that run a ranking's retrievers side by side:
 # one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
 # another on the caller's connection (matching/ranking/parallel.py).
