@@ -83,8 +83,10 @@ clean-data: stop
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some machines set for older OpenBLAS builds, are
 # dropped: they pin numpy's current OpenBLAS to a slower kernel (the machine line prints the
 # kernel in use), and the ranking benchmark's numpy reference must run at full speed.
+# OPENBLAS_THREAD_TIMEOUT=4: the reference's BLAS threads sleep as soon as it returns instead of
+# spinning ~0.1 s on the cores the next engine ranking, measured right after it, needs.
 BENCH_DB ?= matchwork_bench
-BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE EMBEDDED_PG_DB=$(BENCH_DB) DJANGO_DEBUG=0 \
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_THREAD_TIMEOUT=4 EMBEDDED_PG_DB=$(BENCH_DB) DJANGO_DEBUG=0 \
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-bench-only-secret-$$(hostname)-not-for-production} CELERY_QUEUE=matchwork-bench
 BENCH_SIZES ?= 10000,100000
 BENCH_ARGS ?=
