@@ -1,0 +1,107 @@
+"""Each vector row carries a copy of its profile's filter fields, kept by PostgreSQL (migration
+0009), so the HNSW scan checks the hard filters without looking up profiles. Whatever writes a
+profile, the dense retriever must see the change at once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import User
+from marketplace.models import FreelancerProfile
+from matching.encoder import active_model
+from matching.models import FreelancerEmbedding
+from matching.ranking import spec_from_gig
+from matching.ranking.candidates import dense_candidates, eligibility_sql, few_eligible
+from matching.ranking.service import query_vectors
+from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
+
+pytestmark = pytest.mark.model
+
+FILTER_FIELDS = ("user_id", "visibility", "moderation_status", "available_hours_per_week", "languages", "hourly_rate")
+
+
+@pytest.fixture
+def annotation_market(encoder, make_freelancer, make_gig):
+    """Nine annotators (rates 30-62/h, a third German speakers) with vectors, and a gig for
+    English speakers at up to 40/h (50/h with the rate tolerance)."""
+    for i in range(9):
+        make_freelancer(
+            headline=f"Annotator {i}: image and text labelling, QA of labels",
+            skills=[("Data annotation", "advanced"), ("Image annotation", "intermediate")],
+            rate=30 + 4 * i,
+            languages=("en", "de") if i % 3 == 0 else ("en",),
+        )
+    gig = make_gig(
+        title="Label 10k product photos",
+        description="Bounding boxes in CVAT, with a second pass to check the labels.",
+        skills=[("Image annotation", True, "")],
+        budget_max=40,
+        languages=("en",),
+    )
+    freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    return spec_from_gig(gig)
+
+
+def copies(profile: FreelancerProfile) -> list[tuple]:
+    return list(FreelancerEmbedding.objects.filter(profile=profile).values_list(*FILTER_FIELDS))
+
+
+def fields_of(profile: FreelancerProfile) -> tuple:
+    profile.refresh_from_db()
+    return tuple(getattr(profile, f) for f in FILTER_FIELDS)
+
+
+def test_every_vector_row_holds_its_profiles_fields_whatever_writes_the_row(annotation_market):
+    profile = FreelancerProfile.objects.order_by("id").first()
+    assert copies(profile) == [fields_of(profile)] * 2  # both views
+
+    # A write of the row that names other values gets the profile's all the same.
+    FreelancerEmbedding.objects.filter(profile=profile).update(
+        visibility="public", hourly_rate=Decimal("1.00"), languages=["xx"], available_hours_per_week=80
+    )
+    assert copies(profile) == [fields_of(profile)] * 2
+
+
+def test_a_profile_change_by_any_path_reaches_its_vector_rows_in_the_same_transaction(annotation_market):
+    profile = FreelancerProfile.objects.order_by("id").first()
+    # A bulk update: no model save, no signal, no service.
+    FreelancerProfile.objects.filter(id=profile.id).update(
+        visibility=FreelancerProfile.Visibility.HIDDEN,
+        hourly_rate=Decimal("99.50"),
+        languages=["es"],
+        available_hours_per_week=0,
+    )
+    assert copies(profile) == [(profile.user_id, "hidden", "approved", 0, ["es"], Decimal("99.50"))] * 2
+
+
+def test_the_dense_retriever_finds_exactly_the_eligible_profiles_after_any_change(annotation_market):
+    spec, model = annotation_market, active_model()
+    query = query_vectors(spec)
+
+    def dense_and_eligible(spec=spec) -> tuple[set[int], set[int]]:
+        where = eligibility_sql(spec)
+        # limit above the profile count: on a table this small the HNSW search returns them all
+        return set(dense_candidates(query, model.version, where, 50)), set(few_eligible(where, 5000))
+
+    found, eligible = dense_and_eligible()
+    assert found == eligible and len(eligible) == 6  # rates 30-50
+
+    hidden, pricey, suspended, excluded = sorted(eligible)[:4]
+    FreelancerProfile.objects.filter(id=hidden).update(visibility=FreelancerProfile.Visibility.HIDDEN)
+    FreelancerProfile.objects.filter(id=pricey).update(hourly_rate=Decimal("80"))
+    User.objects.filter(freelancer_profile__id=suspended).update(is_suspended=True)
+    found, eligible = dense_and_eligible()
+    assert found == eligible
+    assert not {hidden, pricey, suspended} & found and len(found) == 3
+
+    excluded_user = FreelancerProfile.objects.get(id=excluded).user_id
+    found, eligible = dense_and_eligible(replace(spec, exclude_user_ids=(excluded_user,)))
+    assert found == eligible and excluded not in found and len(found) == 2
+
+    FreelancerProfile.objects.filter(id=hidden).update(visibility=FreelancerProfile.Visibility.PUBLIC)
+    found, eligible = dense_and_eligible()
+    assert found == eligible and hidden in found
