@@ -132,15 +132,36 @@ def few_eligible(where: Eligibility, at_most: int) -> list[int] | None:
         return None
     sql = f"SELECT p.id FROM {_FROM} WHERE {where.sql}"  # noqa: S608 - fixed fragments; values are parameters
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, where.params)
-        plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        if plan[0]["Plan"]["Plan Rows"] > at_most:
+        if _eligible_estimate(cursor, sql, where.params) > at_most:
             return None
         cursor.execute(sql + " LIMIT %s", [*where.params, at_most + 1])
         ids = [row[0] for row in cursor.fetchall()]
     return ids if len(ids) <= at_most else None
+
+
+# The planner's estimate for a combination of filters moves only with the data (its statistics),
+# so each process keeps it ESTIMATE_TTL seconds: one round trip less for most rankings, whose
+# gigs share languages and budgets. Bounded; cleared whole when full.
+ESTIMATE_TTL = 60.0
+ESTIMATE_CACHE_SIZE = 4096
+_estimates: dict[tuple, tuple[float, float]] = {}  # (database, sql, params) -> (expires, rows)
+
+
+def _eligible_estimate(cursor, sql: str, params: list) -> float:
+    key = (connection.settings_dict["NAME"], sql, json.dumps(params, sort_keys=True, default=str))
+    now = time.monotonic()
+    cached = _estimates.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+    plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    rows = float(plan[0]["Plan"]["Plan Rows"])
+    if len(_estimates) >= ESTIMATE_CACHE_SIZE:
+        _estimates.clear()
+    _estimates[key] = (now + ESTIMATE_TTL, rows)
+    return rows
 
 
 def exact_dense_candidates(

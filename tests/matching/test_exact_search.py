@@ -3,6 +3,8 @@ exactly among them instead of walking the HNSW graph and each skill's claims."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from marketplace.models import FreelancerProfile
@@ -63,6 +65,17 @@ def test_few_eligible_lists_exactly_the_profiles_that_pass_the_hard_filters(germ
     assert sorted(few_eligible(where, 5000)) == expected
     assert few_eligible(where, len(expected) - 1) is None  # more than allowed: not listed
     assert few_eligible(where, 0) is None
+
+
+def test_the_planners_estimate_is_asked_once_per_filters_and_process(german_labelling_gig, django_assert_num_queries):
+    where = eligibility_sql(german_labelling_gig)
+    with django_assert_num_queries(2):  # the estimate, then the listing
+        first = few_eligible(where, 5000)
+    with django_assert_num_queries(1):  # the listing only
+        assert few_eligible(where, 5000) == first
+    other = eligibility_sql(replace(german_labelling_gig, languages=("en",)))
+    with django_assert_num_queries(2):  # other filters: their own estimate
+        assert few_eligible(other, 5000) != first
 
 
 def test_exact_retrievers_find_what_the_index_walks_find(german_labelling_gig):
