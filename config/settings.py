@@ -279,9 +279,9 @@ MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 # HNSW candidate list (hnsw.ef_search) of the dense retriever: at least this, and at least the
 # rows it reads. Profiles cluster (by field and wording); with a short list the greedy search can
 # settle in a neighbouring cluster and miss the right one entirely. The dense retriever's
-# recall@20 at 100 / 400 / 800: 0.978 / 0.988 / 0.992 at 100k freelancers, 0.924 / 0.958 / 0.982
-# at 1M, for the same time at 100k and ~5 ms more per ranking at 1M (docs/benchmarks.md).
-MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=400)
+# recall@20 at 400 / 600: 0.987 / 0.997 at 100k freelancers, 0.947 / 0.968 at 1M, for the same
+# ranking time at both sizes (docs/benchmarks.md, fifth pass).
+MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=600)
 # When the hard filters leave at most this many profiles (a rarely spoken language with a low
 # rate cap), the dense and taxonomy retrievers search those profiles exactly instead of walking
 # the HNSW graph and the skills' claims until enough pass the filters. 0 never does.
