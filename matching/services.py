@@ -168,6 +168,8 @@ def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], mo
         vectors = get_encoder().encode([t[2] for t in todo])
     else:
         vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
+    if model_cls is FreelancerEmbedding:
+        _profiles_lock_for_vectors(sorted(docs))
     # Vectors still current are marked verified in the same statement (the sweep reads updated_at).
     embeddings_write(
         table=model_cls._meta.db_table,
@@ -179,6 +181,22 @@ def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], mo
         vectors=vectors,
     )
     return len(todo)
+
+
+def _profiles_lock_for_vectors(profile_ids: list[int]) -> None:
+    """Share-lock the profiles whose vector rows are about to be written, in id order.
+
+    Writing a vector row reads its profile's filter fields under a share lock (the trigger of
+    migration 0009), and a change of those fields on a profile updates its vector rows: without
+    this, the upsert would lock an existing vector row and then wait for its profile while a
+    concurrent profile update held the profile and waited for that vector row (a deadlock).
+    Locking the profiles first gives both the same order: profile, then vectors. Taken after
+    encoding, so an edit of the profile never waits for the model.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM marketplace_freelancerprofile WHERE id = ANY(%s) ORDER BY id FOR SHARE", [profile_ids]
+        )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,24 @@ def _trust_new_clients(settings):
     settings.MODERATION_NEW_CLIENT_GIGS = 0
 
 
+@pytest.fixture(autouse=True)
+def _no_stray_embedding_tasks(request) -> Iterator[None]:
+    """A test that commits its data (transactional) and neither starts nor watches a worker embeds
+    what it needs itself: nothing it does is enqueued. Otherwise the session's Celery worker
+    (alive once a worker test ran) writes those vectors in the background while the test's
+    teardown truncates every table, and the two lock the tables in opposite orders (a deadlock
+    the flush lost once)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if not transactional or {"celery_worker", "task_queue"} & set(request.fixturenames):
+        yield
+        return
+    from matching.signals import enqueue_suppression
+
+    with enqueue_suppression():
+        yield
+
+
 @pytest.fixture(scope="session")
 def encoder():
     """The real all-MiniLM-L6-v2, loaded once for the session."""

@@ -8,6 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from accounts.models import User
 from marketplace.models import FreelancerProfile
@@ -105,3 +106,66 @@ def test_the_dense_retriever_finds_exactly_the_eligible_profiles_after_any_chang
     FreelancerProfile.objects.filter(id=hidden).update(visibility=FreelancerProfile.Visibility.PUBLIC)
     found, eligible = dense_and_eligible()
     assert found == eligible and hidden in found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_vector_write_and_a_concurrent_profile_edit_do_not_deadlock(annotation_market):
+    """The worker writes a profile's vector rows while the freelancer edits the profile: the edit
+    holds the profile, then changes its rate, which updates those vector rows. The worker takes
+    the profile before the rows (``_profiles_lock_for_vectors``), so it waits instead of holding
+    a row the edit needs while it waits for the profile."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    from matching.services import freelancer_profiles_refresh
+
+    profile = FreelancerProfile.objects.order_by("id").first()
+    edit_holds_profile, worker_waits, errors = threading.Event(), threading.Event(), []
+
+    def edit() -> None:
+        try:
+            with transaction.atomic():
+                FreelancerProfile.objects.filter(id=profile.id).update(headline="Annotator, now also QA lead")
+                edit_holds_profile.set()
+                worker_waits.wait(30)
+                FreelancerProfile.objects.filter(id=profile.id).update(hourly_rate=Decimal("44.00"))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def vectors() -> None:
+        try:
+            freelancer_profiles_refresh(profile_ids=[profile.id])  # marks the rows verified: writes them
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    assert edit_holds_profile.wait(10)
+    worker = threading.Thread(target=vectors)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not _someone_waits_for_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert time.monotonic() < deadline, "the vector write never waited for the edit"
+    worker_waits.set()
+    editor.join(60)
+    worker.join(60)
+
+    assert errors == []
+    assert {row[5] for row in copies(profile)} == {Decimal("44.00")}
+
+
+def _someone_waits_for_a_lock() -> bool:
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
