@@ -101,7 +101,6 @@ class Encoder:
         if dims != DIMENSIONS:
             raise ModelIntegrityError(f"The matching model produces {dims}-dimensional vectors; {DIMENSIONS} expected")
         log.info("matching model loaded", extra={"model": identity.key, "path": identity.path})
-
         log.info("query precision", extra={"model": identity.key, "bfloat16": query_bfloat16()})
 
     def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:

@@ -27,7 +27,9 @@ FROM marketplace_freelancerprofile p WHERE p.id = e.profile_id;
 
 -- Every write of a vector row reads the copy from its profile. FOR SHARE waits for a concurrent
 -- change of the profile to commit and reads its result, so a row inserted meanwhile cannot keep
--- the older values (the profile trigger below, in that other transaction, cannot see it).
+-- the older values (the profile trigger below, in that other transaction, cannot see it). Writers
+-- share-lock the profiles before their vector rows (matching.services._profiles_lock_for_vectors),
+-- in the order an edit takes them: profile, then its vector rows.
 CREATE FUNCTION matching_embedding_profile_filters() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     SELECT p.user_id, p.visibility, p.moderation_status, p.available_hours_per_week, p.languages, p.hourly_rate
@@ -44,8 +46,9 @@ FOR EACH ROW EXECUTE FUNCTION matching_embedding_profile_filters();
 CREATE FUNCTION matching_profile_filters_to_embeddings() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE matching_freelancerembedding
-    SET (user_id, visibility, moderation_status, available_hours_per_week, languages, hourly_rate) = (NEW.user_id, NEW.visibility, NEW.moderation_status, NEW.available_hours_per_week,
-                       NEW.languages, NEW.hourly_rate)
+    SET (user_id, visibility, moderation_status, available_hours_per_week, languages, hourly_rate) =
+        (NEW.user_id, NEW.visibility, NEW.moderation_status, NEW.available_hours_per_week, NEW.languages,
+         NEW.hourly_rate)
     WHERE profile_id = NEW.id;
     RETURN NULL;
 END $$;
