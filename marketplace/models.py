@@ -159,12 +159,29 @@ class FreelancerProfile(TimeStamped):
 
 
 class FreelancerSkill(models.Model):
-    """A skill a freelancer claims, with level and years of experience."""
+    """A skill a freelancer claims, with level and years of experience.
+
+    Each claim also carries a copy of its profile's listing fields (who may be shown, for which
+    languages, hours and rate), so a search by skill checks them on the claim it reads instead of
+    looking up every claimant's profile (matching's taxonomy retriever reads thousands of claims
+    on strict filters). PostgreSQL keeps the copy (migration 0006): a claim written reads it from
+    its profile, and a change of those fields on a profile, by whatever path, is copied to its
+    claims in the same transaction. Never written by the code; the defaults are "not listed".
+    """
 
     profile = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="skill_claims")
     skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="claims")
     level = models.CharField(max_length=12, choices=SkillLevel.choices, default=SkillLevel.INTERMEDIATE)
     years = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(60)])
+    # The profile's listing fields, copied by PostgreSQL (see above).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, editable=False, db_index=False, related_name="+"
+    )
+    visibility = models.CharField(max_length=8, default="", editable=False)
+    moderation_status = models.CharField(max_length=10, default="", editable=False)
+    available_hours_per_week = models.PositiveSmallIntegerField(default=0, editable=False)
+    languages = ArrayField(models.CharField(max_length=8), default=list, editable=False)
+    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, default=0, editable=False)
 
     class Meta:
         ordering = ["profile_id", "skill__name"]

@@ -471,7 +471,9 @@ def skill_candidates(
     overlap is the number of needed skills among whose strongest claims it is (every needed
     skill it claims while a skill has fewer eligible claimants than that). ``among``: the
     eligible profiles, when they are few (``few_eligible``): their claims are read directly
-    instead of walking each skill's claims until enough pass the filters.
+    instead of walking each skill's claims until enough pass the filters. The walk checks the
+    filters on the profile fields copied on each claim (``FreelancerSkill``): on strict filters it
+    reads thousands of claims, and looking up each claimant's profile was most of its time.
     """
     if not skill_ids:
         return {}
@@ -499,8 +501,8 @@ def skill_candidates(
             SELECT h.profile_id, count(*) AS overlap
             FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
                 SELECT fs.profile_id
-                FROM marketplace_freelancerskill fs JOIN {_FROM} ON p.id = fs.profile_id
-                WHERE fs.skill_id = s.skill_id AND {where.sql}
+                FROM marketplace_freelancerskill fs JOIN accounts_user u ON u.id = fs.user_id
+                WHERE fs.skill_id = s.skill_id AND {where.on("fs")}
                 ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
                 LIMIT %s
             ) h

@@ -11,11 +11,12 @@ import pytest
 from django.db import transaction
 
 from accounts.models import User
-from marketplace.models import FreelancerProfile
+from marketplace.models import FreelancerProfile, FreelancerSkill
+from marketplace.services import skill_resolve
 from matching.encoder import active_model
 from matching.models import FreelancerEmbedding
 from matching.ranking import spec_from_gig
-from matching.ranking.candidates import dense_candidates, eligibility_sql, few_eligible
+from matching.ranking.candidates import dense_candidates, eligibility_sql, few_eligible, skill_candidates
 from matching.ranking.service import query_vectors
 from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
 
@@ -159,6 +160,38 @@ def test_a_vector_write_and_a_concurrent_profile_edit_do_not_deadlock(annotation
 
     assert errors == []
     assert {row[5] for row in copies(profile)} == {Decimal("44.00")}
+
+
+def test_skill_claims_hold_their_profiles_fields_and_the_taxonomy_walk_reads_them(annotation_market):
+    spec = annotation_market
+    needed = [n.skill_id for n in spec.needs]
+
+    def claims_of(profile: FreelancerProfile) -> list[tuple]:
+        return list(FreelancerSkill.objects.filter(profile=profile).values_list(*FILTER_FIELDS))
+
+    def walked_and_eligible() -> tuple[set[int], set[int]]:
+        where = eligibility_sql(spec)
+        return set(skill_candidates(needed, where, 50)), set(few_eligible(where, 5000))
+
+    profile = FreelancerProfile.objects.order_by("id").first()
+    assert claims_of(profile) == [fields_of(profile)] * 2  # both claimed skills
+    # A claim written with other values gets its profile's.
+    extra = FreelancerSkill.objects.create(
+        profile=profile, skill=skill_resolve(name="CVAT"), visibility="public", hourly_rate=Decimal("1.00")
+    )
+    assert claims_of(profile) == [fields_of(profile)] * 3
+    extra.delete()
+
+    walked, eligible = walked_and_eligible()
+    assert walked == eligible and len(eligible) == 6  # every annotator claims Image annotation
+
+    hidden, pricey, suspended = sorted(eligible)[:3]
+    FreelancerProfile.objects.filter(id=hidden).update(moderation_status="pending")
+    FreelancerProfile.objects.filter(id=pricey).update(hourly_rate=Decimal("80"), languages=["de"])
+    User.objects.filter(freelancer_profile__id=suspended).update(is_active=False)
+    assert claims_of(FreelancerProfile.objects.get(id=pricey))[0][4:] == (["de"], Decimal("80.00"))
+    walked, eligible = walked_and_eligible()
+    assert walked == eligible and len(walked) == 3 and not {hidden, pricey, suspended} & walked
 
 
 def _someone_waits_for_a_lock() -> bool:
