@@ -44,7 +44,8 @@ class Eligibility:
 
     def on(self, alias: str) -> str:
         """On another table that carries the profile's filter fields under the same names (the
-        copy on each vector row, ``FreelancerEmbedding``), aliased ``alias``, and on ``u``."""
+        copies on each vector row, ``FreelancerEmbedding``, and on each skill claim,
+        ``FreelancerSkill``), aliased ``alias``, and on ``u``."""
         return " AND ".join(clause.format(p=alias) for clause in self.clauses)
 
 

@@ -1,6 +1,7 @@
-"""Each vector row carries a copy of its profile's filter fields, kept by PostgreSQL (migration
-0009), so the HNSW scan checks the hard filters without looking up profiles. Whatever writes a
-profile, the dense retriever must see the change at once."""
+"""Each vector row (migration matching/0009) and each skill claim (marketplace/0006) carries a
+copy of its profile's filter fields, kept by PostgreSQL, so the HNSW scan and the taxonomy walk
+check the hard filters without looking up profiles. Whatever writes a profile, both retrievers
+must see the change at once."""
 
 from __future__ import annotations
 
