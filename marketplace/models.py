@@ -158,22 +158,18 @@ class FreelancerProfile(TimeStamped):
         return f"{self.display_name} — {self.headline}"
 
 
-class FreelancerSkill(models.Model):
-    """A skill a freelancer claims, with level and years of experience.
+class ProfileFilterCopy(models.Model):
+    """A copy of the profile fields that matching's hard filters read, on rows that matching's
+    retrievers walk by the thousand (a profile's vector rows, its skill claims): they check the
+    filters on the row itself instead of looking up each row's profile.
 
-    Each claim also carries a copy of its profile's listing fields (who may be shown, for which
-    languages, hours and rate), so a search by skill checks them on the claim it reads instead of
-    looking up every claimant's profile (matching's taxonomy retriever reads thousands of claims
-    on strict filters). PostgreSQL keeps the copy (migration 0006): a claim written reads it from
-    its profile, and a change of those fields on a profile, by whatever path, is copied to its
-    claims in the same transaction. Never written by the code; the defaults are "not listed".
+    PostgreSQL keeps the copy (triggers of marketplace/0006 and matching/0009): a row written reads
+    it from its profile, and a change of those fields on a profile, by whatever path (services,
+    admin, a bulk ``update()``, SQL), is copied to its rows in the same transaction. The code never
+    writes it; the defaults (no user, not listed, no hours) make a row without it ineligible.
+    The field names are the profile's, so one SQL rule reads either (``Eligibility.on``).
     """
 
-    profile = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="skill_claims")
-    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="claims")
-    level = models.CharField(max_length=12, choices=SkillLevel.choices, default=SkillLevel.INTERMEDIATE)
-    years = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(60)])
-    # The profile's listing fields, copied by PostgreSQL (see above).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, editable=False, db_index=False, related_name="+"
     )
@@ -182,6 +178,20 @@ class FreelancerSkill(models.Model):
     available_hours_per_week = models.PositiveSmallIntegerField(default=0, editable=False)
     languages = ArrayField(models.CharField(max_length=8), default=list, editable=False)
     hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class FreelancerSkill(ProfileFilterCopy):
+    """A skill a freelancer claims, with level and years of experience, and its profile's filter
+    fields (``ProfileFilterCopy``: matching's taxonomy walk reads a skill's claims strongest first
+    until enough pass the filters)."""
+
+    profile = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="skill_claims")
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="claims")
+    level = models.CharField(max_length=12, choices=SkillLevel.choices, default=SkillLevel.INTERMEDIATE)
+    years = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(60)])
 
     class Meta:
         ordering = ["profile_id", "skill__name"]

@@ -5,15 +5,13 @@ beside the old ones (``manage.py reembed --model-path``) and ranking switches ov
 settings point at the new model; the old rows are deleted afterwards (``reembed --prune``).
 """
 
-from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
-from marketplace.models import FreelancerProfile, Gig
+from marketplace.models import FreelancerProfile, Gig, ProfileFilterCopy
 
 DIMENSIONS = 384
 
@@ -81,17 +79,11 @@ class FreelancerTerm(models.Model):
         return f"{self.term} in profile {self.profile_id}"
 
 
-class FreelancerEmbedding(models.Model):
-    """One view of a profile's document encoded by one model version.
-
-    Each row also carries a copy of the profile's fields that the hard filters read
-    (``ranking.candidates.eligibility_sql``), so the HNSW scan checks every row it meets on the
-    row itself instead of looking up the profile: on strict filters it meets thousands. PostgreSQL
-    keeps the copy (migration 0009): every insert or update of a row reads it from the profile, and
-    every change of those profile fields, by whatever path (services, admin, a bulk ``update()``,
-    SQL), is copied to the profile's rows in the same transaction. The defaults (no user, hidden,
-    no hours) make a row that somehow lacked its copy ineligible, never visible.
-    """
+class FreelancerEmbedding(ProfileFilterCopy):
+    """One view of a profile's document encoded by one model version, with the profile's filter
+    fields (``ProfileFilterCopy``): the HNSW scan checks the hard filters on every row it meets,
+    thousands on strict filters, without looking up the profile. Migration 0009's trigger re-reads
+    the copy on every insert or update of a row."""
 
     profile = models.ForeignKey(FreelancerProfile, on_delete=models.CASCADE, related_name="embeddings")
     view = models.CharField(max_length=8, choices=EmbeddingView.choices)
@@ -101,15 +93,6 @@ class FreelancerEmbedding(models.Model):
     embedding = VectorField(dimensions=DIMENSIONS)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The profile's filter fields, copied by PostgreSQL (see above); never written by the code.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, editable=False, db_index=False, related_name="+"
-    )
-    visibility = models.CharField(max_length=8, default="", editable=False)
-    moderation_status = models.CharField(max_length=10, default="", editable=False)
-    available_hours_per_week = models.PositiveSmallIntegerField(default=0, editable=False)
-    languages = ArrayField(models.CharField(max_length=8), default=list, editable=False)
-    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, default=0, editable=False)
 
     class Meta:
         constraints = [
