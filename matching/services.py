@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,8 +149,17 @@ def _documents_store(docs: dict[int, Document], ranking_hashes: dict[int, str]) 
     return moved
 
 
-def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], model: ModelIdentity) -> int:
-    """Encode and upsert the views whose hash changed; returns how many vectors were encoded."""
+def _embeddings_store(
+    model_cls,
+    owner_field: str,
+    docs: dict[int, Document],
+    model: ModelIdentity,
+    *,
+    lock_owners: Callable[[list[int]], None] | None = None,
+) -> int:
+    """Encode and upsert the views whose hash changed; returns how many vectors were encoded.
+    ``lock_owners(ids)`` runs after encoding, right before the write (the lock order the owner's
+    table needs, if any)."""
     rows = model_cls.objects.filter(**{f"{owner_field}__in": list(docs), "model_version": model.version})
     existing = {(owner_id, view): h for owner_id, view, h in rows.values_list(owner_field, "view", "content_hash")}
     current: list[tuple[int, str]] = []  # owner id, view
@@ -168,8 +177,8 @@ def _embeddings_store(model_cls, owner_field: str, docs: dict[int, Document], mo
         vectors = get_encoder().encode([t[2] for t in todo])
     else:
         vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
-    if model_cls is FreelancerEmbedding:
-        _profiles_lock_for_vectors(sorted(docs))
+    if lock_owners is not None:
+        lock_owners(sorted(docs))
     # Vectors still current are marked verified in the same statement (the sweep reads updated_at).
     embeddings_write(
         table=model_cls._meta.db_table,
@@ -215,7 +224,9 @@ def freelancer_profiles_refresh(*, profile_ids: Iterable[int]) -> ProfileRefresh
     hashes = {p.id: ranking_hash(p, docs[p.id]) for p in profiles}
     with transaction.atomic():
         changed = _documents_store(docs, hashes)
-        encoded = _embeddings_store(FreelancerEmbedding, "profile_id", docs, model)
+        encoded = _embeddings_store(
+            FreelancerEmbedding, "profile_id", docs, model, lock_owners=_profiles_lock_for_vectors
+        )
     # New skill names claimed here get their vectors now, not at the next sweep.
     claimed = FreelancerSkill.objects.filter(profile_id__in=list(docs)).values_list("skill_id", flat=True)
     skill_text_vectors_refresh(skill_ids=set(claimed))
