@@ -99,9 +99,15 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     params: list = []
     for vector in vectors:
         literal = _vector_literal(vector)
-        # Both views of a profile sit in the index, so twice ``limit`` rows are read per vector.
-        params += [literal, model_version, *where.params, literal, 2 * limit]
-    ef_search = str(max(settings.MATCHING_HNSW_EF_SEARCH, min(1000, 2 * limit)))
+        # ``limit`` rows per vector. Both views of a profile sit in the index, so a search's rows
+        # can hold fewer than ``limit`` profiles; merged (``best_of``), the searches of all the
+        # query vectors still hold the exact top ``limit // 2`` by best similarity over every view
+        # pair (a row above a profile's best belongs to a profile better than it, at most two rows
+        # each) and, in practice, most of the rest. Reading twice as many rows to make the whole
+        # pool exact cost 2-5 ms per ranking at 100k profiles, for the same recall@20
+        # (docs/benchmarks.md): the walk's length grows with the rows wanted.
+        params += [literal, model_version, *where.params, literal, limit]
+    ef_search = str(max(settings.MATCHING_HNSW_EF_SEARCH, min(1000, limit)))
     sql = " UNION ALL ".join([branch] * len(vectors))
     if in_pool():
         # A pool connection runs ranking queries only: the settings stay on its session, which

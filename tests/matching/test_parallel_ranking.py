@@ -125,7 +125,8 @@ def test_side_by_side_ranking_equals_the_sequential_one(pool, settings, encoder,
     # The HNSW search of each gig view, merged, is the search of both views at once.
     model = active_model()
     query, where = query_vectors(spec), eligibility_sql(spec)
-    for limit in (1, 3, 5):
+    for limit in (2, 4, 6):
         per_view = best_of([dense_candidates(q[None], model.version, where, limit) for q in query], limit)
         assert per_view == dense_candidates(query, model.version, where, limit)
-        assert len(per_view) == limit
+        # ``limit`` rows per gig view; both views of a profile are in the index
+        assert limit // 2 <= len(per_view) <= limit
