@@ -31,6 +31,10 @@ def start_bench() -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # As a web or Celery worker does at start (config/wsgi.py, config/celery.py).
+    from config.process import freeze_long_lived_objects
+
+    freeze_long_lived_objects(after="bench started")
     info = machine()
     print_machine(info)
     return info

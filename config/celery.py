@@ -3,9 +3,20 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("matchwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _freeze_after_start(**_kwargs) -> None:
+    """The worker (and each prefork child) keeps what it loaded at start out of full collections
+    (config/process.py)."""
+    from config.process import freeze_long_lived_objects
+
+    freeze_long_lived_objects(after="celery worker started")

@@ -162,4 +162,8 @@ def get_encoder() -> Encoder:
             if encoder is None:
                 encoder = Encoder(identity)
                 _encoders[identity.key] = encoder
+                # The model is the largest set of objects a process keeps for its lifetime.
+                from config.process import freeze_long_lived_objects
+
+                freeze_long_lived_objects(after="matching model loaded")
     return encoder
