@@ -58,6 +58,16 @@ class User(AbstractUser):
                 condition=models.Q(role__in=["client", "freelancer", "moderator"]), name="user_role_valid"
             ),
         ]
+        indexes = [
+            # The few users who cannot be listed (deactivated or suspended): matching's filters
+            # exclude them with an anti-join against this small index instead of joining every
+            # candidate row to its user (matching/ranking/candidates.py).
+            models.Index(
+                fields=["id"],
+                condition=models.Q(is_active=False) | models.Q(is_suspended=True),
+                name="user_not_listable",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name or self.email} ({self.get_role_display()})"

@@ -284,8 +284,10 @@ MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=600)
 # When the hard filters leave at most this many profiles (a rarely spoken language with a low
 # rate cap), the dense and taxonomy retrievers search those profiles exactly instead of walking
-# the HNSW graph and the skills' claims until enough pass the filters. 0 never does.
-MATCHING_EXACT_SEARCH_PROFILES = env.int("MATCHING_EXACT_SEARCH_PROFILES", default=5000)
+# the HNSW graph and the skills' claims until enough pass the filters. The number applies at 100k
+# profiles and scales with the square root of the number of profiles (1,000 at 10k, 9,500 at 1M:
+# matching.ranking.candidates.exact_search_limit). 0 never does.
+MATCHING_EXACT_SEARCH_PROFILES = env.int("MATCHING_EXACT_SEARCH_PROFILES", default=3000)
 # Threads of numpy's BLAS in each process (matching.apps.limit_blas_threads); 0 leaves the library's
 # default (one per core), whose idle threads spin and take the cores the model and PostgreSQL need.
 MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)

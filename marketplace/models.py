@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -111,6 +112,11 @@ class Skill(TimeStamped):
 # --------------------------------------------------------------------------- freelancers
 
 
+# A profile that can appear in matching, as far as its own fields say (its user must be listable
+# too): matching's hard filters always include these clauses.
+LISTED_AND_AVAILABLE = Q(visibility="public", moderation_status="approved", available_hours_per_week__gt=0)
+
+
 class FreelancerProfile(TimeStamped):
     """A freelancer's public profile: what they do, what they charge, when they can work."""
 
@@ -152,6 +158,18 @@ class FreelancerProfile(TimeStamped):
                 condition=Q(rating_avg__isnull=True) | Q(rating_avg__gte=1, rating_avg__lte=5),
                 name="profile_rating_range",
             ),
+        ]
+        # Listing the profiles a gig's hard filters leave, when they are few (matching's exact
+        # search, ``few_eligible``): by rate cap from the covering index alone, by language from the
+        # GIN index. Only listed, available profiles are indexed.
+        indexes = [
+            models.Index(
+                fields=["hourly_rate"],
+                include=["user", "languages"],
+                condition=LISTED_AND_AVAILABLE,
+                name="profile_listed_by_rate",
+            ),
+            GinIndex(fields=["languages"], condition=LISTED_AND_AVAILABLE, name="profile_listed_by_language"),
         ]
 
     def __str__(self) -> str:

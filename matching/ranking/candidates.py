@@ -39,14 +39,23 @@ class Eligibility:
 
     @property
     def sql(self) -> str:
-        """On ``p`` (marketplace_freelancerprofile) and ``u`` (accounts_user), as in ``_FROM``."""
+        """On ``p`` (marketplace_freelancerprofile), as in ``_FROM``."""
         return self.on("p")
 
     def on(self, alias: str) -> str:
         """On another table that carries the profile's filter fields under the same names (the
         copies on each vector row, ``FreelancerEmbedding``, and on each skill claim,
-        ``FreelancerSkill``), aliased ``alias``, and on ``u``."""
+        ``FreelancerSkill``), aliased ``alias``."""
         return " AND ".join(clause.format(p=alias) for clause in self.clauses)
+
+
+# The user must be listable (active, not suspended). Said as an anti-join against the few users who
+# are not (partial index ``user_not_listable``) rather than a join of every row to its user: the
+# listing of few eligible profiles then reads profiles alone (it used to scan every user), and
+# every other query looks up one small index instead of the users' table.
+_USER_LISTABLE = (
+    "NOT EXISTS (SELECT 1 FROM accounts_user bu WHERE bu.id = {p}.user_id AND (NOT bu.is_active OR bu.is_suspended))"
+)
 
 
 def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
@@ -59,8 +68,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
     clauses = [
         "{p}.visibility = 'public'",
         "{p}.moderation_status = 'approved'",
-        "u.is_active",
-        "NOT u.is_suspended",
+        _USER_LISTABLE,
     ]
     params: list = []
     if spec.exclude_user_ids:
@@ -77,7 +85,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
     return Eligibility(clauses=tuple(clauses), params=params)
 
 
-_FROM = "marketplace_freelancerprofile p JOIN accounts_user u ON u.id = p.user_id"
+_FROM = "marketplace_freelancerprofile p"
 
 
 def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> dict[int, float]:
@@ -87,11 +95,11 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     strict filters do not starve the result. The filters read the profile's fields copied on each
     vector row (``FreelancerEmbedding``): the scan meets thousands of rows on strict filters, and
     looking up each one's profile cost a third of the search (docs/benchmarks.md). Only the rows
-    that pass look up their user.
+    that pass are checked against the users who cannot be listed.
     """
     branch = f"""
         (SELECT e.profile_id, 1 - (e.embedding <=> %s::vector) AS sim
-         FROM matching_freelancerembedding e JOIN accounts_user u ON u.id = e.user_id
+         FROM matching_freelancerembedding e
          WHERE e.model_version = %s AND {where.on("e")}
          ORDER BY e.embedding <=> %s::vector
          LIMIT %s)
@@ -126,14 +134,45 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     return best_of([{profile_id: float(sim)} for profile_id, sim in rows], limit)
 
 
+# Where the exact search starts to pay off grows with the square root of the number of profiles:
+# the HNSW walk reads about pool * profiles / eligible rows, the exact search every eligible
+# profile, and the two cost the same where eligible² is proportional to the profiles.
+# ``MATCHING_EXACT_SEARCH_PROFILES`` is that point at this many profiles (measured: ~3,000 at
+# 100k, docs/benchmarks.md).
+EXACT_SEARCH_REFERENCE_PROFILES = 100_000
+
+
+def exact_search_limit(at_reference: int) -> int:
+    """How many eligible profiles at most the exact search takes, for the profiles there are now
+    (the planner's count, kept ``ESTIMATE_TTL``): ``at_reference`` at 100k profiles, scaled by
+    the square root of the ratio. Before the table's first ANALYZE: ``at_reference``."""
+    if at_reference <= 0:
+        return 0
+    key = (connection.settings_dict["NAME"], "profiles")
+    now = time.monotonic()
+    cached = _estimates.get(key)
+    if cached is not None and cached[0] > now:
+        profiles = cached[1]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'marketplace_freelancerprofile'::regclass")
+            profiles = float(cursor.fetchone()[0])
+        _estimates[key] = (now + ESTIMATE_TTL, profiles)
+    if profiles < 0:  # never analyzed: unknown
+        return at_reference
+    return max(1, round(at_reference * math.sqrt(profiles / EXACT_SEARCH_REFERENCE_PROFILES)))
+
+
 def few_eligible(where: Eligibility, at_most: int) -> list[int] | None:
     """The ids of the eligible profiles when the hard filters leave at most ``at_most``; else None.
 
     Strict filters (a rarely spoken language with a low rate cap) make the HNSW iterative scan and
     the taxonomy walk check thousands of rows, one by one, to find enough that pass. Below
-    ``at_most`` profiles it is cheaper to list them once and search among them exactly. The
-    planner's row estimate decides whether to list them (it plans, nothing runs); the listing stops
-    at ``at_most`` + 1 rows, so an estimate that was wrong costs one bounded scan.
+    ``at_most`` profiles (``exact_search_limit``) it is cheaper to list them once and search among
+    them exactly. The planner's row estimate decides whether to list them (it plans, nothing
+    runs); the listing stops at ``at_most`` + 1 rows, so an estimate that was wrong costs one
+    bounded scan. The listing reads the profiles' partial indexes by rate and by language
+    (``FreelancerProfile.Meta.indexes``) and the few users who cannot be listed.
     """
     if at_most <= 0:
         return None
@@ -508,7 +547,7 @@ def skill_candidates(
             SELECT h.profile_id, count(*) AS overlap
             FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
                 SELECT fs.profile_id
-                FROM marketplace_freelancerskill fs JOIN accounts_user u ON u.id = fs.user_id
+                FROM marketplace_freelancerskill fs
                 WHERE fs.skill_id = s.skill_id AND {where.on("fs")}
                 ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
                 LIMIT %s

@@ -22,6 +22,7 @@ from .candidates import (
     dense_candidates,
     eligibility_sql,
     exact_dense_candidates,
+    exact_search_limit,
     few_eligible,
     lexical_candidates,
     lexical_query,
@@ -286,7 +287,11 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     needed = [n.skill_id for n in spec.needs if n.skill_id] if strategy == "hybrid" else []
 
     # Few eligible profiles: the dense and taxonomy retrievers search exactly among them.
-    few = few_eligible(where, settings.MATCHING_EXACT_SEARCH_PROFILES) if query is not None or needed else None
+    few = (
+        few_eligible(where, exact_search_limit(settings.MATCHING_EXACT_SEARCH_PROFILES))
+        if query is not None or needed
+        else None
+    )
 
     def words_and_lexical() -> tuple[LexicalQuery | None, dict[int, float], dict[int, int]]:
         words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None

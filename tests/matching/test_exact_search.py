@@ -106,3 +106,51 @@ def test_a_ranking_with_strict_filters_is_the_same_either_way(german_labelling_g
     german = set(FreelancerProfile.objects.filter(languages__contains=["de"]).values_list("id", flat=True))
     assert {c.profile_id for c in exact} <= german
     assert [(c.profile_id, round(c.score, 5)) for c in exact] == [(c.profile_id, round(c.score, 5)) for c in walked]
+
+
+def test_the_exact_search_limit_grows_with_the_square_root_of_the_profiles(german_labelling_gig):
+    from django.db import connection
+
+    from matching.ranking import reset_caches
+    from matching.ranking.candidates import exact_search_limit
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketplace_freelancerprofile")
+    reset_caches()
+    profiles = FreelancerProfile.objects.count()
+    assert profiles == 15
+    assert exact_search_limit(3000) == round(3000 * (15 / 100_000) ** 0.5) == 37
+    assert exact_search_limit(0) == 0  # never
+
+
+@pytest.mark.parametrize(
+    ("languages", "budget_max", "index"),
+    [((), 20, "profile_listed_by_rate"), (("de",), None, "profile_listed_by_language")],
+)
+def test_the_listing_can_read_the_profiles_partial_indexes(german_labelling_gig, languages, budget_max, index):
+    """The partial indexes' condition must follow from the hard filters' SQL, or PostgreSQL cannot
+    use them and the listing scans every profile (docs/benchmarks.md)."""
+    from django.db import connection
+
+    spec = replace(
+        german_labelling_gig,
+        languages=languages,
+        budget_type="hourly" if budget_max else "fixed",
+        budget_max=budget_max or 1000,
+    )
+    where = eligibility_sql(spec)
+    with connection.cursor() as cursor:
+        # A table this small is otherwise scanned whole, or read through any index at all: only
+        # the index under test is left to the planner (the test's transaction is rolled back).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "SELECT i.indexname FROM pg_indexes i WHERE i.tablename = 'marketplace_freelancerprofile'"
+            " AND i.indexname <> %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            [index],
+        )
+        for (other,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{other}"')
+        cursor.execute(f"EXPLAIN SELECT p.id FROM marketplace_freelancerprofile p WHERE {where.sql}", where.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan
+    assert "user_not_listable" in plan  # the users who cannot be listed, from their small index
