@@ -276,11 +276,12 @@ MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=30)
 MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
 # Candidates stored per match run.
 MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
-# HNSW candidate list (hnsw.ef_search) of the dense retriever: at least this, and at least the
-# rows it reads. Profiles cluster (by field and wording); with a short list the greedy search can
-# settle in a neighbouring cluster and miss the right one entirely. The dense retriever's
-# recall@20 at 400 / 600: 0.987 / 0.997 at 100k freelancers, 0.947 / 0.968 at 1M, for the same
-# ranking time at both sizes (docs/benchmarks.md, fifth pass).
+# HNSW candidate list (hnsw.ef_search) of the dense retriever at 1M profiles; scaled by the square
+# root of profiles / 1M (190 at 100k), never below 100 nor the rows read, at most 1000
+# (matching.ranking.candidates.hnsw_ef_search). Profiles cluster (by field and wording); with a
+# short list the greedy search can settle in a neighbouring cluster and miss the right one, and a
+# larger graph needs a longer list for the same recall. The dense retriever's recall@20: 0.968 at
+# 1M with 600, 0.983 at 100k with 200 (docs/benchmarks.md, sixth pass).
 MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=600)
 # When the hard filters leave at most this many profiles (a rarely spoken language with a low
 # rate cap), the dense and taxonomy retrievers search those profiles exactly instead of walking

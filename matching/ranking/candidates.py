@@ -115,7 +115,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
         # pool exact cost 2-5 ms per ranking at 100k profiles, for the same recall@20
         # (docs/benchmarks.md): the walk's length grows with the rows wanted.
         params += [literal, model_version, *where.params, literal, limit]
-    ef_search = str(max(settings.MATCHING_HNSW_EF_SEARCH, min(1000, limit)))
+    ef_search = str(hnsw_ef_search(settings.MATCHING_HNSW_EF_SEARCH, limit))
     sql = " UNION ALL ".join([branch] * len(vectors))
     if in_pool():
         # A pool connection runs ranking queries only: the settings stay on its session, which
@@ -134,20 +134,9 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     return best_of([{profile_id: float(sim)} for profile_id, sim in rows], limit)
 
 
-# Where the exact search starts to pay off grows with the square root of the number of profiles:
-# the HNSW walk reads about pool * profiles / eligible rows, the exact search every eligible
-# profile, and the two cost the same where eligible² is proportional to the profiles.
-# ``MATCHING_EXACT_SEARCH_PROFILES`` is that point at this many profiles (measured: ~3,000 at
-# 100k, docs/benchmarks.md).
-EXACT_SEARCH_REFERENCE_PROFILES = 100_000
-
-
-def exact_search_limit(at_reference: int) -> int:
-    """How many eligible profiles at most the exact search takes, for the profiles there are now
-    (the planner's count, kept ``ESTIMATE_TTL``): ``at_reference`` at 100k profiles, scaled by
-    the square root of the ratio. Before the table's first ANALYZE: ``at_reference``."""
-    if at_reference <= 0:
-        return 0
+def profile_count() -> float | None:
+    """How many profiles there are, by the planner's count (``pg_class.reltuples``, as of the last
+    ANALYZE: no scan), kept ``ESTIMATE_TTL`` per process; None before the table's first ANALYZE."""
     key = (connection.settings_dict["NAME"], "profiles")
     now = time.monotonic()
     cached = _estimates.get(key)
@@ -158,9 +147,45 @@ def exact_search_limit(at_reference: int) -> int:
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'marketplace_freelancerprofile'::regclass")
             profiles = float(cursor.fetchone()[0])
         _estimates[key] = (now + ESTIMATE_TTL, profiles)
-    if profiles < 0:  # never analyzed: unknown
-        return at_reference
-    return max(1, round(at_reference * math.sqrt(profiles / EXACT_SEARCH_REFERENCE_PROFILES)))
+    return profiles if profiles >= 0 else None
+
+
+def _sqrt_scaled(at_reference: float, reference_profiles: int) -> float:
+    """``at_reference`` at ``reference_profiles``, times the square root of profiles / that."""
+    profiles = profile_count()
+    return at_reference if profiles is None else at_reference * math.sqrt(profiles / reference_profiles)
+
+
+# Where the exact search starts to pay off grows with the square root of the number of profiles:
+# the HNSW walk reads about pool * profiles / eligible rows, the exact search every eligible
+# profile, and the two cost the same where eligible² is proportional to the profiles.
+# ``MATCHING_EXACT_SEARCH_PROFILES`` is that point at this many profiles (measured: ~3,000 at
+# 100k, docs/benchmarks.md).
+EXACT_SEARCH_REFERENCE_PROFILES = 100_000
+
+
+def exact_search_limit(at_reference: int) -> int:
+    """How many eligible profiles at most the exact search takes, for the profiles there are now:
+    ``at_reference`` at 100k profiles, scaled by the square root of the ratio."""
+    if at_reference <= 0:
+        return 0
+    return max(1, round(_sqrt_scaled(at_reference, EXACT_SEARCH_REFERENCE_PROFILES)))
+
+
+# The HNSW candidate list a search needs for the same recall grows with the graph: at recall@20
+# ~0.98, ef_search 200 at 100k profiles and ~800 at 1M (docs/benchmarks.md). A list sized for 1M
+# made every search at 100k walk three times as far as it needed. ``MATCHING_HNSW_EF_SEARCH`` is
+# the list at this many profiles, scaled by the square root of the ratio.
+HNSW_EF_REFERENCE_PROFILES = 1_000_000
+HNSW_EF_FLOOR, HNSW_EF_CEILING = 100, 1000  # pgvector accepts at most 1000
+
+
+def hnsw_ef_search(at_reference: int, rows: int) -> int:
+    """``hnsw.ef_search`` for a search that reads ``rows`` rows, for the profiles there are now:
+    ``at_reference`` at 1M profiles, scaled by the square root of the ratio; at least 100 and the
+    rows read."""
+    scaled = round(_sqrt_scaled(at_reference, HNSW_EF_REFERENCE_PROFILES))
+    return min(HNSW_EF_CEILING, max(HNSW_EF_FLOOR, rows, scaled))
 
 
 def few_eligible(where: Eligibility, at_most: int) -> list[int] | None:
@@ -190,7 +215,8 @@ def few_eligible(where: Eligibility, at_most: int) -> list[int] | None:
 # gigs share languages and budgets. Bounded; cleared whole when full.
 ESTIMATE_TTL = 60.0
 ESTIMATE_CACHE_SIZE = 4096
-_estimates: dict[tuple, tuple[float, float]] = {}  # (database, sql, params) -> (expires, rows)
+# (database, sql, params) -> (expires, rows); (database, "profiles") -> (expires, profile_count)
+_estimates: dict[tuple, tuple[float, float]] = {}
 
 
 def _eligible_estimate(cursor, sql: str, params: list) -> float:

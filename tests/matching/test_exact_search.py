@@ -154,3 +154,19 @@ def test_the_listing_can_read_the_profiles_partial_indexes(german_labelling_gig,
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan
     assert "user_not_listable" in plan  # the users who cannot be listed, from their small index
+
+
+def test_the_hnsw_candidate_list_grows_with_the_square_root_of_the_profiles(german_labelling_gig):
+    from django.db import connection
+
+    from matching.ranking import reset_caches
+    from matching.ranking.candidates import hnsw_ef_search
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketplace_freelancerprofile")
+        cursor.execute("UPDATE pg_class SET reltuples = 250000 WHERE relname = 'marketplace_freelancerprofile'")
+    reset_caches()
+    assert hnsw_ef_search(600, 60) == round(600 * 0.5) == 300  # a quarter of 1M profiles
+    assert hnsw_ef_search(600, 400) == 400  # at least the rows read
+    assert hnsw_ef_search(100, 60) == 100  # at least 100
+    assert hnsw_ef_search(3000, 60) == 1000  # pgvector's limit
