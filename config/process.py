@@ -21,8 +21,9 @@ def freeze_long_lived_objects(after: str) -> int:
     """Collect once, then freeze every object this process holds; returns how many are frozen.
 
     Call it when the process has loaded what it keeps for its lifetime (``after`` names that
-    moment, for the log). Objects frozen are never collected: call it at start-up, not while
-    serving a request.
+    moment, for the log): at start-up, and after the model's first load, which may happen inside
+    a request. Objects frozen are never collected, so what that request holds at that moment
+    stays in memory too (once per process).
     """
     gc.collect()
     gc.freeze()

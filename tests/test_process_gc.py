@@ -1,5 +1,6 @@
 """Web and Celery workers freeze what they load at start out of full collections (config/process.py)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -29,8 +30,6 @@ print(json.dumps({"before": before, "frozen": frozen, "collected": gc.collect()}
 
 
 def run(kind: str) -> dict:
-    import json
-
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, kind], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True

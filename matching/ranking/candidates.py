@@ -59,7 +59,7 @@ _USER_LISTABLE = (
 
 
 def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
-    """The hard filters on the profile and ``u`` (user).
+    """The hard filters on the profile (``{p}``) and, by an anti-join, on its user.
 
     Always: public, approved, active, not suspended. With ``feasibility``: available hours > 0, a
     shared language when the gig names languages, and for hourly gigs a rate within
@@ -112,8 +112,9 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
         # query vectors still hold the exact top ``limit // 2`` by best similarity over every view
         # pair (a row above a profile's best belongs to a profile better than it, at most two rows
         # each) and, in practice, most of the rest. Reading twice as many rows to make the whole
-        # pool exact cost 2-5 ms per ranking at 100k profiles, for the same recall@20
-        # (docs/benchmarks.md): the walk's length grows with the rows wanted.
+        # pool exact cost 2-5 ms per ranking at 100k profiles, for the same recall@20 there
+        # (docs/benchmarks.md): the walk's length grows with the rows wanted. At 1M the fewer
+        # rows cost recall, which the longer HNSW list there gives back (``hnsw_ef_search``).
         params += [literal, model_version, *where.params, literal, limit]
     ef_search = str(hnsw_ef_search(settings.MATCHING_HNSW_EF_SEARCH, limit))
     sql = " UNION ALL ".join([branch] * len(vectors))
