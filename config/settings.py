@@ -148,6 +148,9 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 # --------------------------------------------------------------------------- request limits
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
+# A refused body up to this size is read and dropped before the 413 goes out, so that a client still
+# sending it reads the 413 rather than a connection reset; a larger one is refused unread.
+REFUSED_BODY_DRAIN_BYTES = env.int("REFUSED_BODY_DRAIN_BYTES", default=8 * 1024 * 1024)
 
 # --------------------------------------------------------------------------- security
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

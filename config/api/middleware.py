@@ -7,12 +7,35 @@ API_PREFIX = "/api/v1/"
 _DJANGO_CODES = {400: "invalid", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
 
 
+_DRAIN_CHUNK = 64 * 1024
+
+
+def _discard_body(request: HttpRequest, length: int) -> None:
+    """Read and drop a refused body of at most REFUSED_BODY_DRAIN_BYTES.
+
+    gunicorn closes the connection after the response. If the client is still sending a body that
+    nobody read, the kernel answers with a reset, and the client sees a broken pipe instead of the
+    413 and its message. Reading the rest first costs the bytes the client sends anyway; a body
+    declared larger than the bound is refused unread, and the client may then see that reset.
+    """
+    if length > settings.REFUSED_BODY_DRAIN_BYTES:
+        return
+    stream = request.META.get("wsgi.input")
+    remaining = length
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(_DRAIN_CHUNK, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
 class ApiRequestSizeLimitMiddleware:
     """Keep every /api/v1/ error in the JSON error shape, including those raised outside DRF.
 
-    - Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE get a JSON 413 before anything reads them: Django
+    - Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE get a JSON 413 before anything parses them: Django
       enforces that limit only for form parsing and ``request.body``, while DRF's JSON parser reads
-      the stream directly, so without this an oversized JSON body would be parsed in full.
+      the stream directly, so without this an oversized JSON body would be parsed in full. The
+      refused bytes are read and dropped first, up to a bound (``_discard_body``).
     - Django's own HTML error pages (an unknown URL, a CSRF failure) become the JSON error body.
     """
 
@@ -28,6 +51,7 @@ class ApiRequestSizeLimitMiddleware:
             length = 0
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
+            _discard_body(request, length)
             return too_large_response()
         response = self.get_response(request)
         content_type = response.get("Content-Type", "")

@@ -3,12 +3,14 @@
 Every refused write also leaves the database as it was.
 """
 
+import io
 import json
 
 import pytest
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from rest_framework.test import APIClient
 
+from config.api.middleware import ApiRequestSizeLimitMiddleware
 from marketplace.models import FreelancerProfile, Gig
 from tests.conftest import client_for
 from tests.factories import ClientFactory, FreelancerFactory, GigFactory, UserFactory
@@ -62,6 +64,21 @@ def test_oversized_body_is_a_clean_413(member):
     # also before authentication: anonymous registration
     response = APIClient().generic("POST", "/api/v1/auth/register/", body, content_type="application/json")
     _error(response, 413)
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024, REFUSED_BODY_DRAIN_BYTES=64 * 1024)
+@pytest.mark.parametrize(("size", "drained"), [(20 * 1024, True), (100 * 1024, False)])
+def test_refused_body_is_read_up_to_the_drain_bound(size, drained):
+    # Read, a refused body lets the client finish sending and read the 413 (gunicorn would otherwise
+    # close on unread bytes and the client see a reset); past the bound it is refused unread.
+    stream = io.BytesIO(b"x" * size)
+    request = RequestFactory().generic("POST", "/api/v1/gigs/", b"", content_type="application/json")
+    request.META.update({"wsgi.input": stream, "CONTENT_LENGTH": str(size)})
+    passed_on = []
+    response = ApiRequestSizeLimitMiddleware(passed_on.append)(request)
+    assert response.status_code == 413 and not passed_on
+    assert json.loads(response.content)["error"]["code"] == "request_too_large"
+    assert stream.tell() == (size if drained else 0)
 
 
 def test_each_bad_field_is_named(member):

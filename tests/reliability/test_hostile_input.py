@@ -3,6 +3,7 @@ the server do unbounded work is refused or capped, quickly and with the JSON err
 in-process tests (tests/marketplace/test_api_validation.py, tests/test_throttling.py) cover each
 limit in detail; these check that they hold through gunicorn and the real Redis-backed throttles."""
 
+import http.client
 import json
 import time
 import urllib.error
@@ -42,6 +43,21 @@ def _raw(stack, method: str, path: str, body: bytes, token: str | None = None) -
             return resp.status, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(errors="replace")
+
+
+def _declared_only(stack, path: str, length: int, token: str) -> tuple[int, str]:
+    """Send the headers of a body of ``length`` bytes, none of the body, and read the answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=30)
+    try:
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(length))
+        conn.putheader("Authorization", f"Token {token}")
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode(errors="replace")
+    finally:
+        conn.close()
 
 
 def test_flood_of_talent_searches_is_throttled_per_user(hostile_stack, people):
@@ -90,6 +106,12 @@ def test_oversized_deep_and_long_inputs_are_bounded(hostile_stack, people):
         hostile_stack, "POST", "/api/v1/gigs/", b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}', token
     )
     results["2 MiB body"] = (status, time.monotonic() - started)
+    assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
+
+    # Declared far over the drain bound and never sent: refused from the header, without waiting.
+    started = time.monotonic()
+    status, body = _declared_only(hostile_stack, "/api/v1/gigs/", 1024 * 1024 * 1024, token)
+    results["1 GiB declared, not sent"] = (status, time.monotonic() - started)
     assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
 
     deep = b"[" * 50_000 + b"]" * 50_000
