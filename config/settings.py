@@ -255,6 +255,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.int("MATCHING_SWEEP_SECONDS", default=600),
     },
 }
+if env.int("MATCHING_LANGUAGE_GRAPHS_SECONDS", default=86400) > 0:
+    # A partial HNSW index per minority language, kept in step with who speaks what (matching.ranking.graphs).
+    CELERY_BEAT_SCHEDULE["matching-language-graphs"] = {
+        "task": "matching.tasks.sync_language_graphs",
+        "schedule": env.int("MATCHING_LANGUAGE_GRAPHS_SECONDS", default=86400),
+    }
 
 # --------------------------------------------------------------------------- matching
 # Local path of a sentence-transformers model; empty means the all-MiniLM-L6-v2 shipped in the
@@ -293,6 +299,16 @@ MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=800)
 # profiles and scales with the square root of the number of profiles (1,000 at 10k, 9,500 at 1M:
 # matching.ranking.candidates.exact_search_limit). 0 never does.
 MATCHING_EXACT_SEARCH_PROFILES = env.int("MATCHING_EXACT_SEARCH_PROFILES", default=3000)
+# Language graphs (matching.ranking.graphs): a partial HNSW index over the listed speakers of each
+# language spoken by more profiles than the exact search takes and by at most this share of the
+# listed profiles, the most spoken first, at most MATCHING_LANGUAGE_GRAPHS_MAX of them (0: none).
+# A gig whose languages all have one is searched there. Built and dropped by the daily task
+# (MATCHING_LANGUAGE_GRAPHS_SECONDS; 0 leaves it to `manage.py language_graphs`), with
+# MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY of maintenance_work_mem.
+MATCHING_LANGUAGE_GRAPH_MAX_SHARE = env.float("MATCHING_LANGUAGE_GRAPH_MAX_SHARE", default=0.3)
+MATCHING_LANGUAGE_GRAPHS_MAX = env.int("MATCHING_LANGUAGE_GRAPHS_MAX", default=8)
+MATCHING_LANGUAGE_GRAPHS_SECONDS = env.int("MATCHING_LANGUAGE_GRAPHS_SECONDS", default=86400)
+MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY = env("MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY", default="256MB")
 # Threads of numpy's BLAS in each process (matching.apps.limit_blas_threads); 0 leaves the library's
 # default (one per core), whose idle threads spin and take the cores the model and PostgreSQL need.
 MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)

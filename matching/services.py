@@ -33,6 +33,7 @@ from .models import (
 )
 from .ranking import rank_freelancers, spec_from_gig
 from .ranking.candidates import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
+from .ranking.graphs import GraphPlan, sync_language_graphs
 from .ranking.skills import skill_texts
 from .vector_writes import embeddings_write
 
@@ -439,3 +440,9 @@ def task_failure_record(
         defaults={"task_name": task_name, "args": args, "kwargs": kwargs, "deliveries": deliveries, "error": error},
     )
     return failure
+
+
+def language_graphs_sync(*, dry_run: bool = False, progress: Callable[[str, str], None] | None = None) -> GraphPlan:
+    """Keep one partial HNSW index per minority language in step with who speaks what
+    (matching.ranking.graphs): build the missing ones, drop the ones no longer wanted."""
+    return sync_language_graphs(dry_run=dry_run, progress=progress)

@@ -115,3 +115,12 @@ def sweep_embeddings() -> dict:
     summary = {"profiles": len(profiles), "gigs": len(gigs), "match_runs": len(lost_runs)}
     log.info("matching sweep", extra=summary)
     return summary
+
+
+@shared_task(soft_time_limit=3300, time_limit=3600, **RETRY)
+def sync_language_graphs() -> dict:
+    """Build the language graphs the data now calls for and drop the others (daily, Celery beat)."""
+    plan = services.language_graphs_sync()
+    summary = {"wanted": plan.wanted, "built": plan.create, "dropped": plan.drop, "kept": plan.keep}
+    log.info("language graphs synced", extra=summary)
+    return summary

@@ -5,12 +5,13 @@ from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 
 
 def reset_caches() -> None:
-    """Forget the per-process corpus statistics, eligibility estimates, mean rating, query vectors
-    and skill-name vectors (tests; after bulk loads)."""
-    from . import candidates, service, skills
+    """Forget the per-process corpus statistics, eligibility estimates, language graphs, mean
+    rating, query vectors and skill-name vectors (tests; after bulk loads)."""
+    from . import candidates, graphs, service, skills
 
     candidates._corpus = None
     candidates._estimates.clear()
+    graphs.forget_language_graphs()
     service._mean_rating.clear()
     with service._query_vectors_lock:
         service._query_vectors.clear()

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 from marketplace.models import SKILL_LEVEL_RANK
 
+from .graphs import language_clause, language_graphs
 from .parallel import in_pool
 from .spec import GigSpec
 
@@ -30,12 +31,19 @@ BM25_K3 = 1.5
 FIELD_WEIGHTS = {"A": 2.0, "B": 1.5, "C": 1.0, "D": 1.0}
 
 
+_LANGUAGES_CLAUSE = "{p}.languages && %s::varchar[]"
+
+
 @dataclass(frozen=True)
 class Eligibility:
-    """The hard filters as SQL: ``clauses`` name the profile's fields as ``{p}.field``."""
+    """The hard filters as SQL: ``clauses`` name the profile's fields as ``{p}.field``.
+
+    ``languages``: the languages of which the profile must speak one, when that filter applies.
+    """
 
     clauses: tuple[str, ...]
     params: list
+    languages: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -47,6 +55,16 @@ class Eligibility:
         copies on each vector row, ``FreelancerEmbedding``, and on each skill claim,
         ``FreelancerSkill``), aliased ``alias``."""
         return " AND ".join(clause.format(p=alias) for clause in self.clauses)
+
+    def for_language(self, code: str) -> Eligibility:
+        """The same filters, for the profiles that speak ``code`` (one of ``languages``), with the
+        language written as a constant (``language_clause``)."""
+        if code not in self.languages:
+            raise ValueError(f"{code!r} is not one of the filter's languages")
+        at = self.clauses.index(_LANGUAGES_CLAUSE)
+        param = sum(clause.count("%s") for clause in self.clauses[:at])
+        clauses = (*self.clauses[:at], language_clause(code), *self.clauses[at + 1 :])
+        return Eligibility(clauses=clauses, params=self.params[:param] + self.params[param + 1 :], languages=(code,))
 
 
 # The user must be listable (active, not suspended). Said as an anti-join against the few users who
@@ -77,12 +95,13 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
     if feasibility:
         clauses.append("{p}.available_hours_per_week > 0")
         if spec.languages:
-            clauses.append("{p}.languages && %s::varchar[]")
+            clauses.append(_LANGUAGES_CLAUSE)
             params.append(list(spec.languages))
         if spec.budget_type == "hourly" and spec.budget_max is not None:
             clauses.append("{p}.hourly_rate <= %s")
             params.append(float(spec.budget_max) * settings.MATCHING_RATE_TOLERANCE)
-    return Eligibility(clauses=tuple(clauses), params=params)
+    languages = tuple(spec.languages) if feasibility else ()
+    return Eligibility(clauses=tuple(clauses), params=params, languages=languages)
 
 
 _FROM = "marketplace_freelancerprofile p"
@@ -97,13 +116,22 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     looking up each one's profile cost a third of the search (docs/benchmarks.md). Only the rows
     that pass are checked against the users who cannot be listed.
     """
-    branch = f"""
+    # A gig whose languages all have a graph of their own is searched in those graphs, one
+    # search per language (graphs.py): a walk of the whole graph past every row that does not
+    # speak them is what made such gigs the slowest (docs/benchmarks.md).
+    graphs = language_graphs() if where.languages else {}
+    in_graphs = bool(where.languages) and graphs.keys() >= set(where.languages)
+    wheres = [where.for_language(code) for code in where.languages] if in_graphs else [where]
+    branch = " UNION ALL ".join(
+        f"""
         (SELECT e.profile_id, 1 - (e.embedding <=> %s::vector) AS sim
          FROM matching_freelancerembedding e
-         WHERE e.model_version = %s AND {where.on("e")}
+         WHERE e.model_version = %s AND {one.on("e")}
          ORDER BY e.embedding <=> %s::vector
          LIMIT %s)
-    """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+        """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+        for one in wheres
+    )
     params: list = []
     for vector in vectors:
         literal = _vector_literal(vector)
@@ -115,7 +143,8 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
         # pool exact cost 2-5 ms per ranking at 100k profiles, for the same recall@20 there
         # (docs/benchmarks.md): the walk's length grows with the rows wanted. At 1M the fewer
         # rows cost recall, which the longer HNSW list there gives back (``hnsw_ef_search``).
-        params += [literal, model_version, *where.params, literal, limit]
+        for one in wheres:
+            params += [literal, model_version, *one.params, literal, limit]
     ef_search = str(hnsw_ef_search(settings.MATCHING_HNSW_EF_SEARCH, limit))
     sql = " UNION ALL ".join([branch] * len(vectors))
     if in_pool():

@@ -1,0 +1,174 @@
+"""Language graphs: a partial HNSW index per minority language, chosen from the data, built and
+dropped by the sync, and searched instead of the whole graph when a gig's languages all have one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from marketplace.models import FreelancerProfile
+from matching.encoder import active_model
+from matching.ranking import candidates as candidates_module
+from matching.ranking import rank_freelancers, reset_caches, spec_from_gig
+from matching.ranking.candidates import dense_candidates, eligibility_sql
+from matching.ranking.graphs import language_clause, language_graphs, plan_language_graphs
+from matching.ranking.service import query_vectors
+from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh, language_graphs_sync
+from matching.tasks import sync_language_graphs as sync_task
+
+pytestmark = [pytest.mark.model, pytest.mark.django_db(transaction=True)]  # CREATE INDEX CONCURRENTLY
+
+TOPICS = [
+    "Image annotation in CVAT, bounding boxes and segmentation masks",
+    "Prompt engineering and evaluation of LLM assistants",
+    "MLOps: model deployment, monitoring and CI for ML",
+    "Career coaching for engineers moving into management",
+    "Data quality analysis and cleaning of tabular datasets",
+]
+
+
+@pytest.fixture(autouse=True)
+def _graph_settings(settings):
+    settings.MATCHING_EXACT_SEARCH_PROFILES = 0  # every language is over the exact search's limit
+    settings.MATCHING_LANGUAGE_GRAPH_MAX_SHARE = 0.5
+    settings.MATCHING_LANGUAGE_GRAPHS_MAX = 8
+
+
+@pytest.fixture
+def _drop_graphs():
+    yield
+    with connection.cursor() as cursor:
+        for name in language_graphs(fresh=True).values():
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    reset_caches()
+
+
+@pytest.fixture
+def speakers(encoder, make_freelancer, make_gig, _drop_graphs):
+    """20 listed freelancers: all speak English, 6 German, 3 French (one of them German too); two
+    more German speakers who cannot be matched (no hours; hidden)."""
+    made = []
+    for i in range(20):
+        languages = ["en"] + (["de"] if i % 3 == 0 and i < 18 else []) + (["fr"] if i in (0, 5, 10) else [])
+        made.append(
+            make_freelancer(headline=f"Freelancer {i}: {TOPICS[i % 5]}", rate=20 + 3 * i, languages=tuple(languages))
+        )
+    idle = make_freelancer(headline=f"Idle: {TOPICS[0]}", hours=0, languages=("de",))
+    hidden = make_freelancer(headline=f"Hidden: {TOPICS[0]}", languages=("de",))
+    FreelancerProfile.objects.filter(pk=hidden.pk).update(visibility="private")
+    freelancer_embeddings_refresh(profile_ids=[p.id for p in [*made, idle, hidden]])
+    gig = make_gig(
+        title="Label product photos for a German retailer",
+        description="Bounding boxes and segmentation masks in CVAT; calls in German.",
+        skills=[("Image annotation", True, "advanced")],
+        budget_max=80,
+        languages=("de",),
+    )
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    return {"profiles": made, "idle": idle, "hidden": hidden, "gig": spec_from_gig(gig)}
+
+
+def _plan_of(spec, code: str) -> str:
+    with connection.cursor() as cursor:
+        where = eligibility_sql(replace(spec, languages=(code,))).for_language(code)
+        cursor.execute("SET enable_seqscan = off")  # a table this small would otherwise be read whole
+        cursor.execute(
+            "EXPLAIN SELECT e.profile_id FROM matching_freelancerembedding e "
+            f"WHERE {where.on('e')} ORDER BY e.embedding <=> %s::vector LIMIT 10",
+            [*where.params, "[" + ",".join(["0.05"] * 384) + "]"],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    return plan
+
+
+def test_the_plan_picks_the_minority_languages_within_the_bounds(speakers, settings):
+    plan = plan_language_graphs()
+    assert plan.listed == 20
+    assert plan.speakers == {"en": 20, "de": 6, "fr": 3}  # the idle and the hidden do not count
+    assert plan.wanted == ["de", "fr"]  # English is spoken by every listed profile: no graph
+    assert plan.create == ["de", "fr"] and plan.drop == [] and plan.keep == []
+
+    settings.MATCHING_LANGUAGE_GRAPHS_MAX = 1
+    assert plan_language_graphs().wanted == ["de"]  # the most spoken first
+    settings.MATCHING_LANGUAGE_GRAPHS_MAX = 8
+    settings.MATCHING_LANGUAGE_GRAPH_MAX_SHARE = 0.2
+    assert plan_language_graphs().wanted == ["fr"]  # 6 of 20 is over a fifth
+    settings.MATCHING_EXACT_SEARCH_PROFILES = 5000
+    assert plan_language_graphs().wanted == []  # so few speakers are searched exactly anyway
+
+
+def test_sync_builds_keeps_and_drops_the_graphs(speakers, settings, capsys):
+    done = language_graphs_sync()
+    assert sorted(done.create) == ["de", "fr"]
+    graphs = language_graphs(fresh=True)
+    assert sorted(graphs) == ["de", "fr"]
+    for code, name in graphs.items():
+        assert name in _plan_of(speakers["gig"], code)  # the planner can use it: the search repeats its predicate
+    assert graphs["de"] not in _plan_of(speakers["gig"], "en")
+
+    again = language_graphs_sync()
+    assert again.create == [] and again.drop == [] and sorted(again.keep) == ["de", "fr"]
+    summary = sync_task.apply().get()  # what Celery beat runs daily, here in this process
+    assert summary["built"] == [] and summary["dropped"] == [] and sorted(summary["kept"]) == ["de", "fr"]
+    assert settings.CELERY_BEAT_SCHEDULE["matching-language-graphs"]["task"] == sync_task.name
+
+    # A failed concurrent build leaves an invalid index: dropped and built again.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", [graphs["fr"]])
+    assert "fr" not in language_graphs(fresh=True)
+    repaired = language_graphs_sync()
+    assert repaired.drop == [graphs["fr"]] and repaired.create == ["fr"]
+    assert sorted(language_graphs(fresh=True)) == ["de", "fr"]
+
+    settings.MATCHING_LANGUAGE_GRAPHS_MAX = 0
+    call_command("language_graphs")
+    assert language_graphs(fresh=True) == {}
+    assert "build: nothing; drop: freelancer_emb_lang_" in capsys.readouterr().out
+
+
+def test_a_gig_searched_in_its_language_graph_finds_what_the_whole_graph_finds(speakers, monkeypatch):
+    spec, model = speakers["gig"], active_model()
+    query = query_vectors(spec)
+    language_graphs_sync()
+    assert "de" in language_graphs(fresh=True)
+    german = {p.id for p in speakers["profiles"] if "de" in p.languages}
+
+    for extra in ({}, {"exclude_user_ids": (speakers["profiles"][0].user_id,)}, {"budget_max": 35}):
+        one = replace(spec, **extra)
+        where = eligibility_sql(one)
+        with CaptureQueriesContext(connection) as searched:
+            in_graph = dense_candidates(query, model.version, where, 10)
+        # in the words of the graph's predicate, which the planner then uses (test above)
+        assert any("ARRAY['de']::varchar[]" in q["sql"] for q in searched.captured_queries)
+        monkeypatch.setattr(candidates_module, "language_graphs", lambda: {})
+        whole = dense_candidates(query, model.version, where, 10)
+        monkeypatch.undo()
+        assert in_graph.keys() == whole.keys() and in_graph  # a graph this small is searched exactly
+        assert list(in_graph.values()) == pytest.approx(list(whole.values()))
+        assert in_graph.keys() <= german  # never the idle or the hidden German speaker
+        if "exclude_user_ids" in extra:
+            assert speakers["profiles"][0].id not in in_graph
+        if "budget_max" in extra:
+            rates = dict(FreelancerProfile.objects.filter(id__in=in_graph).values_list("id", "hourly_rate"))
+            assert all(float(r) <= 35 * 1.25 for r in rates.values())
+
+    # Two languages, each with its graph: one search per language, merged.
+    both = replace(spec, languages=("de", "fr"))
+    where = eligibility_sql(both)
+    in_graphs = dense_candidates(query, model.version, where, 20)
+    french = {p.id for p in speakers["profiles"] if "fr" in p.languages}
+    assert in_graphs.keys() == german | french
+    ranked = rank_freelancers(spec, strategy="hybrid", limit=5)
+    assert ranked and {c.profile_id for c in ranked} <= german
+
+
+def test_a_language_code_goes_into_sql_only_in_its_own_form():
+    assert language_clause("pt-BR") == "{p}.languages && ARRAY['pt-BR']::varchar[]"
+    for bad in ("de'; DROP TABLE x; --", "", "deutsch", "de-"):
+        with pytest.raises(ValueError, match="not a language code"):
+            language_clause(bad)
