@@ -308,7 +308,7 @@ MATCHING_EXACT_SEARCH_PROFILES = env.int("MATCHING_EXACT_SEARCH_PROFILES", defau
 MATCHING_LANGUAGE_GRAPH_MAX_SHARE = env.float("MATCHING_LANGUAGE_GRAPH_MAX_SHARE", default=0.3)
 MATCHING_LANGUAGE_GRAPHS_MAX = env.int("MATCHING_LANGUAGE_GRAPHS_MAX", default=8)
 MATCHING_LANGUAGE_GRAPHS_SECONDS = env.int("MATCHING_LANGUAGE_GRAPHS_SECONDS", default=86400)
-MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY = env("MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY", default="256MB")
+MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY = env("MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY", default="512MB")
 # Threads of numpy's BLAS in each process (matching.apps.limit_blas_threads); 0 leaves the library's
 # default (one per core), whose idle threads spin and take the cores the model and PostgreSQL need.
 MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)
