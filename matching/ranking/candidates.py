@@ -107,6 +107,17 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
 _FROM = "marketplace_freelancerprofile p"
 
 
+def _per_language(where: Eligibility) -> list[Eligibility]:
+    """``where`` once per language the gig names, when every one of them has a language graph
+    (graphs.py), each in the words of its graph's predicate; else ``[where]``."""
+    if not where.languages:
+        return [where]
+    graphs = language_graphs()
+    if not graphs.keys() >= set(where.languages):
+        return [where]
+    return [where.for_language(code) for code in dict.fromkeys(where.languages)]
+
+
 def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> dict[int, float]:
     """Nearest profiles to any of the query vectors (HNSW, cosine), with their best similarity.
 
@@ -119,9 +130,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     # A gig whose languages all have a graph of their own is searched in those graphs, one
     # search per language (graphs.py): a walk of the whole graph past every row that does not
     # speak them is what made such gigs the slowest (docs/benchmarks.md).
-    graphs = language_graphs() if where.languages else {}
-    in_graphs = bool(where.languages) and graphs.keys() >= set(where.languages)
-    wheres = [where.for_language(code) for code in where.languages] if in_graphs else [where]
+    wheres = _per_language(where)
     branch = " UNION ALL ".join(
         f"""
         (SELECT e.profile_id, 1 - (e.embedding <=> %s::vector) AS sim
@@ -129,7 +138,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
          WHERE e.model_version = %s AND {one.on("e")}
          ORDER BY e.embedding <=> %s::vector
          LIMIT %s)
-        """  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+        """  # noqa: S608 - fixed SQL fragments and checked language codes (language_clause); values are parameters
         for one in wheres
     )
     params: list = []
@@ -597,19 +606,32 @@ def skill_candidates(
                 [sorted(set(skill_ids)), among, CLAIMS_PER_SKILL, limit],
             )
             return dict(cursor.fetchall())
+    # Each language's own index when the gig's languages all have a graph (graphs.py): a skill's
+    # strongest claims of that language's speakers, the languages' lists merged strongest first.
+    wheres = _per_language(where)
+    walks = " UNION ".join(
+        f"""
+                (SELECT fs.profile_id, {_LEVEL_RANK_SQL} AS strength
+                 FROM marketplace_freelancerskill fs
+                 WHERE fs.skill_id = s.skill_id AND {one.on("fs")}
+                 ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
+                 LIMIT %s)"""  # noqa: S608 - fixed fragments and checked language codes
+        for one in wheres
+    )
+    params: list = []
+    for one in wheres:
+        params += [*one.params, CLAIMS_PER_SKILL]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT h.profile_id, count(*) AS overlap
             FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
-                SELECT fs.profile_id
-                FROM marketplace_freelancerskill fs
-                WHERE fs.skill_id = s.skill_id AND {where.on("fs")}
-                ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
+                SELECT w.profile_id FROM ({walks}) w
+                ORDER BY w.strength DESC, w.profile_id DESC
                 LIMIT %s
             ) h
             GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
-            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [list(dict.fromkeys(skill_ids)), *where.params, CLAIMS_PER_SKILL, limit],
+            """,  # noqa: S608 - fixed SQL fragments and checked language codes (language_clause); values are parameters
+            [list(dict.fromkeys(skill_ids)), *params, CLAIMS_PER_SKILL, limit],
         )
         return dict(cursor.fetchall())

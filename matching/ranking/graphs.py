@@ -1,12 +1,14 @@
-"""Language graphs: a partial HNSW index per language that a minority of the listed profiles speak.
+"""Language graphs: partial indexes per language that a minority of the listed profiles speak.
 
 A gig that asks for a language few freelancers speak makes the HNSW iterative scan of the whole
 graph walk past every row whose profile does not speak it: at 100k profiles and a language of ~10%
-of them, ~1,200 rows per gig view before 60 pass the filters (docs/benchmarks.md). A graph built
-over only the listed, available speakers of that language answers the same search in a walk of
-ordinary length. The dense retriever searches one (``Eligibility.for_language``) when every
-language the gig names has one; the planner picks the partial index because the search's filter
-repeats its predicate word for word (``graph_predicate``).
+of them, ~1,200 rows per gig view before 60 pass the filters (docs/benchmarks.md); the taxonomy
+walk of each needed skill's strongest claims likewise. A language's graph is two partial indexes
+over the rows of its listed, available speakers only (``PARTS``): an HNSW index of their vectors
+and the claims' strongest-first index. Searched there, such a gig walks as far as any other. The
+retrievers do so (``Eligibility.for_language``) when every language the gig names has a graph;
+the planner picks a partial index because the search's filter repeats its predicate word for
+word (``graph_predicate``).
 
 Which languages get one is decided from the data (``plan_language_graphs``): those spoken by more
 listed profiles than the exact search takes (fewer are searched exactly anyway) and by at most
@@ -28,9 +30,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from marketplace.models import SKILL_LEVEL_RANK
+
 log = logging.getLogger("matchwork.matching")
 
-GRAPH_PREFIX = "freelancer_emb_lang_"
 _COMMENT = "language graph: "
 # The API accepts ISO 639-1 codes with an optional region (marketplace/api/serializers.py). A code
 # goes into SQL as a constant only in ``language_clause``, and only if it has that form.
@@ -53,30 +56,61 @@ def language_clause(code: str) -> str:
     return f"{{p}}.languages && ARRAY['{code}']::varchar[]"
 
 
-def graph_predicate(code: str) -> str:
-    """The partial index's predicate: a search whose WHERE repeats it can use the index."""
-    return f"{language_clause(code)} AND {_LISTED}".format(p="matching_freelancerembedding")
+@dataclass(frozen=True)
+class _Part:
+    """One of a language graph's two partial indexes."""
+
+    prefix: str
+    table: str
+    definition: str  # what follows ``ON table``
 
 
-def graph_name(code: str) -> str:
+# The claims' order is the taxonomy walk's (``candidates._LEVEL_RANK_SQL``, index ``skill_claim_strongest``).
+_LEVEL_RANK = (
+    "CASE " + " ".join(f"WHEN level = '{lv}' THEN {rank}" for lv, rank in SKILL_LEVEL_RANK.items()) + " ELSE 0 END"
+)
+PARTS = (
+    # the dense retriever's HNSW search, as the main graph ``freelancer_emb_hnsw_cos``
+    _Part(
+        "freelancer_emb_lang_",
+        "matching_freelancerembedding",
+        "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)",
+    ),
+    # the taxonomy retriever's walk of each needed skill's strongest claims
+    _Part(
+        "freelancer_skill_lang_", "marketplace_freelancerskill", f"(skill_id, ({_LEVEL_RANK}) DESC, profile_id DESC)"
+    ),
+)
+
+
+def index_name(part: _Part, code: str) -> str:
     digest = hashlib.sha1(code.encode()).hexdigest()[:6]  # noqa: S324 - a name, not a secret
-    return f"{GRAPH_PREFIX}{re.sub('[^a-z0-9]', '_', code.lower())}_{digest}"
+    return f"{part.prefix}{re.sub('[^a-z0-9]', '_', code.lower())}_{digest}"
+
+
+def graph_predicate(part: _Part, code: str) -> str:
+    """The partial index's predicate: a search whose WHERE repeats it can use the index."""
+    return f"{language_clause(code)} AND {_LISTED}".format(p=part.table)
 
 
 # --------------------------------------------------------------------------- the graphs there are
 
 GRAPHS_TTL = 60.0
-_graphs: dict[str, tuple[float, dict[str, str]]] = {}  # database -> (expires, {code: index})
+_graphs: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}  # database -> (expires, graphs)
 
 
-def language_graphs(*, fresh: bool = False) -> dict[str, str]:
-    """The valid language graphs, ``{code: index name}``; kept ``GRAPHS_TTL`` per process."""
+def language_graphs(*, fresh: bool = False) -> dict[str, tuple[str, ...]]:
+    """The languages whose graph is whole and valid, ``{code: (vector index, claim index)}``; kept
+    ``GRAPHS_TTL`` per process."""
     key = connection.settings_dict["NAME"]
     now = time.monotonic()
     cached = _graphs.get(key)
     if cached is not None and cached[0] > now and not fresh:
         return cached[1]
-    graphs = {code: name for code, (name, valid) in _indexes().items() if valid}
+    graphs = {}
+    for code, parts in _indexes().items():
+        if all(part.prefix in parts and parts[part.prefix][1] for part in PARTS):
+            graphs[code] = tuple(parts[part.prefix][0] for part in PARTS)
     _graphs[key] = (now + GRAPHS_TTL, graphs)
     return graphs
 
@@ -85,22 +119,24 @@ def forget_language_graphs() -> None:
     _graphs.clear()
 
 
-def _indexes() -> dict[str, tuple[str, bool]]:
-    """Every language graph, valid or not (a failed concurrent build leaves an invalid one)."""
+def _indexes() -> dict[str, dict[str, tuple[str, bool]]]:
+    """Every language graph index, valid or not (a failed concurrent build leaves an invalid one):
+    ``{code: {prefix: (name, valid)}}``; one without its comment is filed under its own name."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT c.relname, obj_description(c.oid, 'pg_class'), i.indisvalid
             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-            WHERE i.indrelid = 'matching_freelancerembedding'::regclass AND c.relname LIKE %s
+            WHERE i.indrelid = ANY(%s::regclass[]) AND (c.relname LIKE %s OR c.relname LIKE %s)
             """,
-            [GRAPH_PREFIX + "%"],
+            [[part.table for part in PARTS], *(part.prefix + "%" for part in PARTS)],
         )
         rows = cursor.fetchall()
-    found: dict[str, tuple[str, bool]] = {}
+    found: dict[str, dict[str, tuple[str, bool]]] = {}
     for name, comment, valid in rows:
-        code = (comment or "").removeprefix(_COMMENT)
-        found[code if comment and comment.startswith(_COMMENT) else name] = (name, bool(valid))
+        prefix = next(part.prefix for part in PARTS if name.startswith(part.prefix))
+        code = comment.removeprefix(_COMMENT) if comment and comment.startswith(_COMMENT) else name
+        found.setdefault(code, {})[prefix] = (name, bool(valid))
     return found
 
 
@@ -137,12 +173,13 @@ def plan_language_graphs() -> GraphPlan:
     wanted = [code for code, n in speakers.items() if valid_language_code(code) and at_least < n <= at_most]
     wanted = wanted[: settings.MATCHING_LANGUAGE_GRAPHS_MAX]
     plan = GraphPlan(listed=listed, speakers=speakers, wanted=wanted)
-    existing = _indexes()
-    for code, (name, valid) in existing.items():
-        if code in wanted and valid:
+    for code, parts in _indexes().items():
+        whole = all(part.prefix in parts and parts[part.prefix][1] for part in PARTS)
+        if code in wanted and whole:
             plan.keep.append(code)
-        else:
-            plan.drop.append(name)
+            continue
+        # not wanted, or partly missing or invalid: drop what is not valid (or everything)
+        plan.drop += [name for name, valid in parts.values() if code not in wanted or not valid]
     plan.create = [code for code in wanted if code not in plan.keep]
     return plan
 
@@ -164,21 +201,24 @@ def sync_language_graphs(*, dry_run: bool = False, progress: Callable[[str, str]
         if plan.create:
             cursor.execute("SET maintenance_work_mem = %s", [settings.MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY])
         for code in plan.create:
-            name = graph_name(code)
             if progress:
                 progress("build", f"{code} ({plan.speakers[code]:,} profiles)")
             started = time.monotonic()
-            cursor.execute(
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {connection.ops.quote_name(name)} "
-                "ON matching_freelancerembedding USING hnsw (embedding vector_cosine_ops) "
-                f"WITH (m = 16, ef_construction = 64) WHERE {graph_predicate(code)}"
-            )
-            cursor.execute(f"COMMENT ON INDEX {connection.ops.quote_name(name)} IS %s", [_COMMENT + code])
+            for part in PARTS:  # IF NOT EXISTS: a part still valid is left as it is
+                name = connection.ops.quote_name(index_name(part, code))
+                cursor.execute(
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {part.table} {part.definition} "
+                    f"WHERE {graph_predicate(part, code)}"
+                )
+                cursor.execute(f"COMMENT ON INDEX {name} IS %s", [_COMMENT + code])
             log.info(
                 "language graph built",
-                extra={"language": code, "index": name, "profiles": plan.speakers[code],
-                       "seconds": round(time.monotonic() - started, 1)},
-            )  # fmt: skip
+                extra={
+                    "language": code,
+                    "profiles": plan.speakers[code],
+                    "seconds": round(time.monotonic() - started, 1),
+                },
+            )
         if plan.create:
             cursor.execute("RESET maintenance_work_mem")
     if plan.drop:

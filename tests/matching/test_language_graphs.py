@@ -14,7 +14,7 @@ from marketplace.models import FreelancerProfile
 from matching.encoder import active_model
 from matching.ranking import candidates as candidates_module
 from matching.ranking import rank_freelancers, reset_caches, spec_from_gig
-from matching.ranking.candidates import dense_candidates, eligibility_sql
+from matching.ranking.candidates import _LEVEL_RANK_SQL, dense_candidates, eligibility_sql, skill_candidates
 from matching.ranking.graphs import language_clause, language_graphs, plan_language_graphs
 from matching.ranking.service import query_vectors
 from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh, language_graphs_sync
@@ -29,6 +29,12 @@ TOPICS = [
     "Career coaching for engineers moving into management",
     "Data quality analysis and cleaning of tabular datasets",
 ]
+SKILLS = [
+    [("Image annotation", "expert"), ("CVAT", "advanced")],
+    [("Image annotation", "intermediate"), ("Prompt engineering", "expert")],
+    [("CVAT", "expert"), ("MLOps", "advanced")],
+    [("Image annotation", "advanced"), ("CVAT", "beginner")],
+]
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +48,9 @@ def _graph_settings(settings):
 def _drop_graphs():
     yield
     with connection.cursor() as cursor:
-        for name in language_graphs(fresh=True).values():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        for names in language_graphs(fresh=True).values():
+            for name in names:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
     reset_caches()
 
 
@@ -55,16 +62,21 @@ def speakers(encoder, make_freelancer, make_gig, _drop_graphs):
     for i in range(20):
         languages = ["en"] + (["de"] if i % 3 == 0 and i < 18 else []) + (["fr"] if i in (0, 5, 10) else [])
         made.append(
-            make_freelancer(headline=f"Freelancer {i}: {TOPICS[i % 5]}", rate=20 + 3 * i, languages=tuple(languages))
+            make_freelancer(
+                headline=f"Freelancer {i}: {TOPICS[i % 5]}",
+                skills=SKILLS[i % 4],
+                rate=20 + 3 * i,
+                languages=tuple(languages),
+            )
         )
-    idle = make_freelancer(headline=f"Idle: {TOPICS[0]}", hours=0, languages=("de",))
-    hidden = make_freelancer(headline=f"Hidden: {TOPICS[0]}", languages=("de",))
+    idle = make_freelancer(headline=f"Idle: {TOPICS[0]}", skills=SKILLS[0], hours=0, languages=("de",))
+    hidden = make_freelancer(headline=f"Hidden: {TOPICS[0]}", skills=SKILLS[0], languages=("de",))
     FreelancerProfile.objects.filter(pk=hidden.pk).update(visibility="private")
     freelancer_embeddings_refresh(profile_ids=[p.id for p in [*made, idle, hidden]])
     gig = make_gig(
         title="Label product photos for a German retailer",
         description="Bounding boxes and segmentation masks in CVAT; calls in German.",
-        skills=[("Image annotation", True, "advanced")],
+        skills=[("Image annotation", True, "advanced"), ("CVAT", False, "")],
         budget_max=80,
         languages=("de",),
     )
@@ -72,18 +84,28 @@ def speakers(encoder, make_freelancer, make_gig, _drop_graphs):
     return {"profiles": made, "idle": idle, "hidden": hidden, "gig": spec_from_gig(gig)}
 
 
-def _plan_of(spec, code: str) -> str:
+def _plans_of(spec, code: str) -> str:
+    """EXPLAIN of the dense search and of one skill's claim walk for ``code``'s speakers."""
+    where = eligibility_sql(replace(spec, languages=(code,))).for_language(code)
+    plans = []
     with connection.cursor() as cursor:
-        where = eligibility_sql(replace(spec, languages=(code,))).for_language(code)
         cursor.execute("SET enable_seqscan = off")  # a table this small would otherwise be read whole
-        cursor.execute(
-            "EXPLAIN SELECT e.profile_id FROM matching_freelancerembedding e "
-            f"WHERE {where.on('e')} ORDER BY e.embedding <=> %s::vector LIMIT 10",
-            [*where.params, "[" + ",".join(["0.05"] * 384) + "]"],
-        )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        for sql, params in [
+            (
+                f"SELECT e.profile_id FROM matching_freelancerembedding e WHERE {where.on('e')}"
+                " ORDER BY e.embedding <=> %s::vector LIMIT 10",
+                [*where.params, "[" + ",".join(["0.05"] * 384) + "]"],
+            ),
+            (
+                f"SELECT fs.profile_id FROM marketplace_freelancerskill fs WHERE fs.skill_id = 1 AND {where.on('fs')}"
+                f" ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC LIMIT 10",
+                where.params,
+            ),
+        ]:
+            cursor.execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
         cursor.execute("RESET enable_seqscan")
-    return plan
+    return "\n".join(plans)
 
 
 def test_the_plan_picks_the_minority_languages_within_the_bounds(speakers, settings):
@@ -107,9 +129,12 @@ def test_sync_builds_keeps_and_drops_the_graphs(speakers, settings, capsys):
     assert sorted(done.create) == ["de", "fr"]
     graphs = language_graphs(fresh=True)
     assert sorted(graphs) == ["de", "fr"]
-    for code, name in graphs.items():
-        assert name in _plan_of(speakers["gig"], code)  # the planner can use it: the search repeats its predicate
-    assert graphs["de"] not in _plan_of(speakers["gig"], "en")
+    for code, (vectors, claims) in graphs.items():
+        plans = _plans_of(speakers["gig"], code)
+        # the planner can use both: the searches repeat their predicates
+        assert vectors.startswith("freelancer_emb_lang_") and vectors in plans
+        assert claims.startswith("freelancer_skill_lang_") and claims in plans
+    assert not set(graphs["de"]) & set(_plans_of(speakers["gig"], "en").split())
 
     again = language_graphs_sync()
     assert again.create == [] and again.drop == [] and sorted(again.keep) == ["de", "fr"]
@@ -117,13 +142,13 @@ def test_sync_builds_keeps_and_drops_the_graphs(speakers, settings, capsys):
     assert summary["built"] == [] and summary["dropped"] == [] and sorted(summary["kept"]) == ["de", "fr"]
     assert settings.CELERY_BEAT_SCHEDULE["matching-language-graphs"]["task"] == sync_task.name
 
-    # A failed concurrent build leaves an invalid index: dropped and built again.
+    # A failed concurrent build leaves an invalid index: that part is dropped and built again.
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", [graphs["fr"]])
-    assert "fr" not in language_graphs(fresh=True)
+        cursor.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", [graphs["fr"][1]])
+    assert "fr" not in language_graphs(fresh=True)  # half a graph is not searched
     repaired = language_graphs_sync()
-    assert repaired.drop == [graphs["fr"]] and repaired.create == ["fr"]
-    assert sorted(language_graphs(fresh=True)) == ["de", "fr"]
+    assert repaired.drop == [graphs["fr"][1]] and repaired.create == ["fr"]
+    assert language_graphs(fresh=True) == graphs
 
     settings.MATCHING_LANGUAGE_GRAPHS_MAX = 0
     call_command("language_graphs")
@@ -137,6 +162,7 @@ def test_a_gig_searched_in_its_language_graph_finds_what_the_whole_graph_finds(s
     language_graphs_sync()
     assert "de" in language_graphs(fresh=True)
     german = {p.id for p in speakers["profiles"] if "de" in p.languages}
+    needed = [n.skill_id for n in spec.needs if n.skill_id]
 
     for extra in ({}, {"exclude_user_ids": (speakers["profiles"][0].user_id,)}, {"budget_max": 35}):
         one = replace(spec, **extra)
@@ -145,12 +171,15 @@ def test_a_gig_searched_in_its_language_graph_finds_what_the_whole_graph_finds(s
             in_graph = dense_candidates(query, model.version, where, 10)
         # in the words of the graph's predicate, which the planner then uses (test above)
         assert any("ARRAY['de']::varchar[]" in q["sql"] for q in searched.captured_queries)
+        claimed = skill_candidates(needed, where, 10)
         monkeypatch.setattr(candidates_module, "language_graphs", lambda: {})
         whole = dense_candidates(query, model.version, where, 10)
+        assert skill_candidates(needed, where, 10) == claimed
         monkeypatch.undo()
         assert in_graph.keys() == whole.keys() and in_graph  # a graph this small is searched exactly
         assert list(in_graph.values()) == pytest.approx(list(whole.values()))
         assert in_graph.keys() <= german  # never the idle or the hidden German speaker
+        assert claimed and claimed.keys() <= german
         if "exclude_user_ids" in extra:
             assert speakers["profiles"][0].id not in in_graph
         if "budget_max" in extra:
@@ -163,6 +192,11 @@ def test_a_gig_searched_in_its_language_graph_finds_what_the_whole_graph_finds(s
     in_graphs = dense_candidates(query, model.version, where, 20)
     french = {p.id for p in speakers["profiles"] if "fr" in p.languages}
     assert in_graphs.keys() == german | french
+    claimed = skill_candidates(needed, where, 20)
+    monkeypatch.setattr(candidates_module, "language_graphs", lambda: {})
+    assert skill_candidates(needed, where, 20) == claimed  # the languages' lists merged, strongest first
+    monkeypatch.undo()
+    assert claimed.keys() <= german | french and claimed.keys() - german  # not vacuous: a French-only claimant
     ranked = rank_freelancers(spec, strategy="hybrid", limit=5)
     assert ranked and {c.profile_id for c in ranked} <= german
 
