@@ -17,9 +17,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from marketplace.models import SKILL_LEVEL_RANK
-
-from .graphs import language_clause, language_graphs
+from .graphs import AVAILABLE, VISIBLE, language_clause, language_graphs, level_rank_sql
 from .parallel import in_pool
 from .spec import GigSpec
 
@@ -84,8 +82,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
     ``MATCHING_RATE_TOLERANCE`` times the budget's maximum.
     """
     clauses = [
-        "{p}.visibility = 'public'",
-        "{p}.moderation_status = 'approved'",
+        *VISIBLE,
         _USER_LISTABLE,
     ]
     params: list = []
@@ -93,7 +90,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
         clauses.append("NOT ({p}.user_id = ANY(%s))")
         params.append(list(spec.exclude_user_ids))
     if feasibility:
-        clauses.append("{p}.available_hours_per_week > 0")
+        clauses.append(AVAILABLE)
         if spec.languages:
             clauses.append(_LANGUAGES_CLAUSE)
             params.append(list(spec.languages))
@@ -566,11 +563,7 @@ def lexical_scores(query: LexicalQuery | None, profile_ids: list[int]) -> dict[i
 CLAIMS_PER_SKILL = 100
 # The same expression as the ``skill_claim_strongest`` index on marketplace_freelancerskill, so
 # PostgreSQL reads a skill's claims in that order and stops after CLAIMS_PER_SKILL eligible ones.
-_LEVEL_RANK_SQL = (
-    "CASE "
-    + " ".join(f"WHEN fs.level = '{level}' THEN {rank}" for level, rank in SKILL_LEVEL_RANK.items())
-    + " ELSE 0 END"
-)
+_LEVEL_RANK_SQL = level_rank_sql("fs")
 
 
 def skill_candidates(

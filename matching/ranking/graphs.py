@@ -39,9 +39,23 @@ _COMMENT = "language graph: "
 # goes into SQL as a constant only in ``language_clause``, and only if it has that form.
 _LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?$")
 
-# Listed and available, as the ranking's hard filters say it (``eligibility_sql`` with
-# feasibility); the user's own state is checked on the rows the walk returns.
-_LISTED = "{p}.visibility = 'public' AND {p}.moderation_status = 'approved' AND {p}.available_hours_per_week > 0"
+# Listed and available, in the words of the ranking's hard filters (``eligibility_sql`` writes its
+# clauses from these): a graph's predicate is used only if the search repeats it. The user's own
+# state is checked on the rows the walk returns.
+VISIBLE = ("{p}.visibility = 'public'", "{p}.moderation_status = 'approved'")
+AVAILABLE = "{p}.available_hours_per_week > 0"
+_LISTED = " AND ".join((*VISIBLE, AVAILABLE))
+
+
+def level_rank_sql(alias: str) -> str:
+    """A claim's level as a number, strongest highest: the order of the taxonomy walk, of its index
+    ``skill_claim_strongest`` (marketplace/models.py) and of the language graphs' claims part."""
+    column = f"{alias}.level" if alias else "level"
+    return (
+        "CASE "
+        + " ".join(f"WHEN {column} = '{lv}' THEN {rank}" for lv, rank in SKILL_LEVEL_RANK.items())
+        + " ELSE 0 END"
+    )
 
 
 def valid_language_code(code: str) -> bool:
@@ -65,10 +79,6 @@ class _Part:
     definition: str  # what follows ``ON table``
 
 
-# The claims' order is the taxonomy walk's (``candidates._LEVEL_RANK_SQL``, index ``skill_claim_strongest``).
-_LEVEL_RANK = (
-    "CASE " + " ".join(f"WHEN level = '{lv}' THEN {rank}" for lv, rank in SKILL_LEVEL_RANK.items()) + " ELSE 0 END"
-)
 PARTS = (
     # the dense retriever's HNSW search, as the main graph ``freelancer_emb_hnsw_cos``
     _Part(
@@ -78,7 +88,9 @@ PARTS = (
     ),
     # the taxonomy retriever's walk of each needed skill's strongest claims
     _Part(
-        "freelancer_skill_lang_", "marketplace_freelancerskill", f"(skill_id, ({_LEVEL_RANK}) DESC, profile_id DESC)"
+        "freelancer_skill_lang_",
+        "marketplace_freelancerskill",
+        f"(skill_id, ({level_rank_sql('')}) DESC, profile_id DESC)",
     ),
 )
 
