@@ -119,10 +119,8 @@ def language_graphs(*, fresh: bool = False) -> dict[str, tuple[str, ...]]:
     cached = _graphs.get(key)
     if cached is not None and cached[0] > now and not fresh:
         return cached[1]
-    graphs = {}
-    for code, parts in _indexes().items():
-        if all(part.prefix in parts and parts[part.prefix][1] for part in PARTS):
-            graphs[code] = tuple(parts[part.prefix][0] for part in PARTS)
+    found = _indexes()
+    graphs = {code: tuple(parts[p.prefix][0] for p in PARTS) for code, parts in found.items() if _whole(parts)}
     _graphs[key] = (now + GRAPHS_TTL, graphs)
     return graphs
 
@@ -150,6 +148,11 @@ def _indexes() -> dict[str, dict[str, tuple[str, bool]]]:
         code = comment.removeprefix(_COMMENT) if comment and comment.startswith(_COMMENT) else name
         found.setdefault(code, {})[prefix] = (name, bool(valid))
     return found
+
+
+def _whole(parts: dict[str, tuple[str, bool]]) -> bool:
+    """Every part there and valid: only then is a language's graph searched."""
+    return all(part.prefix in parts and parts[part.prefix][1] for part in PARTS)
 
 
 # --------------------------------------------------------------------------- which ones to keep
@@ -186,8 +189,7 @@ def plan_language_graphs() -> GraphPlan:
     wanted = wanted[: settings.MATCHING_LANGUAGE_GRAPHS_MAX]
     plan = GraphPlan(listed=listed, speakers=speakers, wanted=wanted)
     for code, parts in _indexes().items():
-        whole = all(part.prefix in parts and parts[part.prefix][1] for part in PARTS)
-        if code in wanted and whole:
+        if code in wanted and _whole(parts):
             plan.keep.append(code)
             continue
         # not wanted, or partly missing or invalid: drop what is not valid (or everything)
