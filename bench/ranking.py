@@ -211,7 +211,7 @@ def calibrate(ref: Reference, specs: list, queries: list, model_version: str, pr
     when the database holds ``profiles`` profiles)."""
     from django.db import connection, transaction
 
-    from matching.ranking.candidates import eligibility_sql
+    from matching.ranking.candidates import eligibility_sql, vector_literal
 
     n = min(profiles, len(ref.ids))
     full = np.ascontiguousarray(ref.vectors[:n, 0, :])  # 100k x 384 float32, one vector per profile
@@ -229,7 +229,7 @@ def calibrate(ref: Reference, specs: list, queries: list, model_version: str, pr
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         for spec, query in zip(specs, queries, strict=True):
             where = eligibility_sql(spec)
-            literal = "[" + ",".join(f"{x:.7f}" for x in query[0]) + "]"
+            literal = vector_literal(query[0])
             sql = (
                 "SELECT e.profile_id FROM matching_freelancerembedding e WHERE e.model_version = %s AND "  # noqa: S608
                 f"{where.on('e')} ORDER BY e.embedding <=> %s::vector LIMIT 20"

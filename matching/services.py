@@ -442,7 +442,12 @@ def task_failure_record(
     return failure
 
 
-def language_graphs_sync(*, dry_run: bool = False, progress: Callable[[str, str], None] | None = None) -> GraphPlan:
-    """Keep one partial HNSW index per minority language in step with who speaks what
+def language_graphs_sync(
+    *,
+    dry_run: bool = False,
+    plan: GraphPlan | None = None,
+    progress: Callable[[str, str], None] | None = None,
+) -> GraphPlan:
+    """Keep one language graph per minority language in step with who speaks what
     (matching.ranking.graphs): build the missing ones, drop the ones no longer wanted."""
-    return sync_language_graphs(dry_run=dry_run, progress=progress)
+    return sync_language_graphs(dry_run=dry_run, plan=plan, progress=progress)

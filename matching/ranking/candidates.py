@@ -140,7 +140,7 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     )
     params: list = []
     for vector in vectors:
-        literal = _vector_literal(vector)
+        literal = vector_literal(vector)
         # ``limit`` rows per vector. Both views of a profile sit in the index, so a search's rows
         # can hold fewer than ``limit`` profiles; merged (``best_of``), the searches of all the
         # query vectors still hold the exact top ``limit // 2`` by best similarity over every view
@@ -290,12 +290,13 @@ def exact_dense_candidates(
             ORDER BY sim DESC, e.profile_id
             LIMIT %s
             """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [*(_vector_literal(v) for v in vectors), profile_ids, model_version, limit],
+            [*(vector_literal(v) for v in vectors), profile_ids, model_version, limit],
         )
         return {profile_id: float(sim) for profile_id, sim in cursor.fetchall()}
 
 
-def _vector_literal(vector: np.ndarray) -> str:
+def vector_literal(vector: np.ndarray) -> str:
+    """A vector as pgvector's text input (7 decimals: float32 precision for unit vectors)."""
     return "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
 
 

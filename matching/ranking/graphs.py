@@ -198,13 +198,19 @@ def plan_language_graphs() -> GraphPlan:
     return plan
 
 
-def sync_language_graphs(*, dry_run: bool = False, progress: Callable[[str, str], None] | None = None) -> GraphPlan:
+def sync_language_graphs(
+    *,
+    dry_run: bool = False,
+    plan: GraphPlan | None = None,
+    progress: Callable[[str, str], None] | None = None,
+) -> GraphPlan:
     """Build the wanted language graphs that are missing and drop the rest; writes go on meanwhile.
 
-    Must run outside a transaction (``CONCURRENTLY``). ``progress(action, what)`` is called before
-    each step.
+    ``plan``: the one to carry out (e.g. the one a command has just shown), else planned now. Must
+    run outside a transaction (``CONCURRENTLY``). ``progress(action, what)`` is called before each
+    step.
     """
-    plan = plan_language_graphs()
+    plan = plan or plan_language_graphs()
     if dry_run:
         return plan
     with connection.cursor() as cursor:

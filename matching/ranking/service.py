@@ -29,6 +29,7 @@ from .candidates import (
     lexical_scores,
     lexical_scores_of_profile,
     skill_candidates,
+    vector_literal,
 )
 from .parallel import side_by_side
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
@@ -181,7 +182,7 @@ def semantic_similarities(query: np.ndarray, profile_ids: list[int], model_versi
     inner product over unit vectors is the same cosine as numpy's.
     """
     full_view, skills_view = str(EmbeddingView.FULL), str(EmbeddingView.SKILLS)
-    literals = ["[" + ",".join(f"{x:.7f}" for x in q) + "]" for q in query[:2]]
+    literals = [vector_literal(q) for q in query[:2]]
     pairs: dict[int, dict[str, tuple[float, float]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -421,7 +422,7 @@ def rank_gigs_for_freelancer(profile: FreelancerProfile, *, limit: int = 20) -> 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         for vector in vectors.values():
-            literal = "[" + ",".join(f"{x:.7f}" for x in vector) + "]"
+            literal = vector_literal(vector)
             cursor.execute(
                 f"""
                 SELECT e.gig_id FROM matching_gigembedding e JOIN marketplace_gig g ON g.id = e.gig_id

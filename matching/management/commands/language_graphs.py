@@ -38,7 +38,7 @@ class Command(BaseCommand):
                 steps.append(action)
                 bar.set_postfix_str(f"{action} {what}")
 
-            done = language_graphs_sync(progress=progress)
+            done = language_graphs_sync(plan=plan, progress=progress)  # what was shown above
             if steps:
                 bar.update(1)
         self.stdout.write(self.style.SUCCESS(f"built {done.create or 'none'}, dropped {done.drop or 'none'}"))
