@@ -138,6 +138,7 @@ def _indexes() -> dict[str, dict[str, tuple[str, bool]]]:
             SELECT c.relname, obj_description(c.oid, 'pg_class'), i.indisvalid
             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
             WHERE i.indrelid = ANY(%s::regclass[]) AND (c.relname LIKE %s OR c.relname LIKE %s)
+            ORDER BY c.relname
             """,
             [[part.table for part in PARTS], *(part.prefix + "%" for part in PARTS)],
         )
