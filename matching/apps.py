@@ -12,6 +12,15 @@ class MatchingConfig(AppConfig):
 
         marketplace_signals.profile_changed.connect(signals.on_profile_changed, dispatch_uid="matching.profile_changed")
         marketplace_signals.gig_changed.connect(signals.on_gig_changed, dispatch_uid="matching.gig_changed")
+        # A skill renamed or given aliases here is ranked by its new names at once in this process.
+        from django.db.models.signals import post_delete, post_save
+
+        from marketplace.models import Skill
+
+        from .ranking.skills import forget_catalogue
+
+        post_save.connect(forget_catalogue, sender=Skill, dispatch_uid="matching.skill_saved")
+        post_delete.connect(forget_catalogue, sender=Skill, dispatch_uid="matching.skill_deleted")
         limit_blas_threads()
 
 

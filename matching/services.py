@@ -289,7 +289,7 @@ def _skill_texts_in_use(skill_ids: set[int] | None) -> set[str]:
     """Every name and alias a ranking reads for these skills (for every skill when None)."""
     if skill_ids is None:
         skill_ids = set(Skill.objects.values_list("id", flat=True))
-    return {text for texts in skill_texts(skill_ids).values() for text in texts}
+    return {text for texts in skill_texts(skill_ids, fresh=True).values() for text in texts}
 
 
 def skill_text_vectors_refresh(*, skill_ids: Iterable[int] | None = None, limit: int = 5_000) -> int:

@@ -146,50 +146,31 @@ def score_candidate(
 ) -> Scored:
     """The components, the blended score and (with ``explain``) a readable explanation of one candidate.
 
-    Ranking scores every candidate without explanations and explains only the ones it returns.
+    Ranking scores every candidate without explanations and explains only the ones it returns:
+    without ``explain`` only the score is filled in (``components`` and ``explanation`` are
+    empty), which every candidate of every ranking pays for; the explanation's lists and texts
+    are built only for the candidates explained.
     """
-    required = [n for n in spec.needs if n.required and n.skill_id is not None]
-    nice = [n for n in spec.needs if not n.required and n.skill_id is not None]
-
-    matched, missing, related = [], [], []
+    claims, near_claims = c.claims, c.related
     fits = []
-    for need in required:
-        claim = c.claims.get(need.skill_id)
-        if claim is None:
-            missing.append(need.name)
-            near = c.related.get(need.skill_id)
-            credit = 0.0
-            if near is not None:
-                near_claim = c.claims[near[0]]
-                credit = related_credit(near[1]) * skill_level_fit(near_claim.level, need.min_level)
-                if credit > 0:
-                    related.append(
-                        {
-                            "skill": need.name,
-                            "related_claim": near_claim.name,
-                            "claimed_level": near_claim.level,
-                            "similarity": round(near[1], 3),
-                        }
-                    )
-            fits.append(credit)
+    for need in spec.required_needs:
+        claim = claims.get(need.skill_id)
+        if claim is not None:
+            fits.append(skill_level_fit(claim.level, need.min_level))
             continue
-        fit = skill_level_fit(claim.level, need.min_level)
-        fits.append(fit)
-        matched.append(
-            {
-                "skill": need.name,
-                "claimed_level": claim.level,
-                "years": claim.years,
-                "min_level": need.min_level or None,
-                "meets_level": fit >= 1.0,
-            }
-        )
+        near = near_claims.get(need.skill_id)
+        if near is None:
+            fits.append(0.0)
+        else:
+            fits.append(related_credit(near[1]) * skill_level_fit(claims[near[0]].level, need.min_level))
     required_cov = sum(fits) / len(fits) if fits else 1.0
-    nice_matched = [n.name for n in nice if n.skill_id in c.claims]
-    nice_credit = sum(
-        1.0 if n.skill_id in c.claims else related_credit(c.related[n.skill_id][1]) if n.skill_id in c.related else 0.0
-        for n in nice
-    )
+    nice = spec.nice_needs
+    nice_credit = 0.0
+    for n in nice:
+        if n.skill_id in claims:
+            nice_credit += 1.0
+        elif n.skill_id in near_claims:
+            nice_credit += related_credit(near_claims[n.skill_id][1])
     nice_cov = nice_credit / len(nice) if nice else 1.0
 
     # Rate: inside the budget is a full fit; above it decays to 0 at the tolerance (which the
@@ -213,6 +194,20 @@ def score_candidate(
     bayes = bayesian_rating(c.rating_avg, c.rating_count, prior_rating)
     reputation = min(1.0, max(0.0, (bayes - 1.0) / 4.0)) * 0.8 + 0.2 * min(1.0, math.log1p(c.completed_jobs) / 4)
 
+    # The blend reads the components as computed; the explanation shows them rounded.
+    score = (
+        WEIGHTS["semantic"] * semantic_norm
+        + WEIGHTS["lexical"] * lexical_norm
+        + WEIGHTS["required_skills"] * required_cov
+        + WEIGHTS["nice_to_have"] * nice_cov
+        + WEIGHTS["focus"] * c.focus
+        + WEIGHTS["rate_fit"] * rate_fit
+        + WEIGHTS["availability"] * availability
+        + WEIGHTS["timezone"] * tz_fit
+        + WEIGHTS["reputation"] * reputation
+    ) / _WEIGHT_TOTAL
+    if not explain:
+        return Scored(score=round(score, 6), components={}, explanation={})
     components = {
         "semantic": round(semantic_norm, 4),
         "semantic_cosine": round(c.semantic, 4),
@@ -225,10 +220,44 @@ def score_candidate(
         "timezone": round(tz_fit, 4),
         "reputation": round(reputation, 4),
     }
-    score = sum(WEIGHTS[k] * components[k] for k in WEIGHTS) / _WEIGHT_TOTAL
-    if not explain:
-        return Scored(score=round(score, 6), components=components, explanation={})
-    explanation = {
+    return Scored(
+        score=round(score, 6),
+        components=components,
+        explanation=_explanation(spec, c, rate_fit=rate_fit, overlap=overlap, bayes=bayes),
+    )
+
+
+def _explanation(spec: GigSpec, c: CandidateFacts, *, rate_fit: float, overlap: float | None, bayes: float) -> dict:
+    """What ``score_candidate`` found, in words and lists, for a candidate that is returned."""
+    matched, missing, related = [], [], []
+    for need in spec.required_needs:
+        claim = c.claims.get(need.skill_id)
+        if claim is None:
+            missing.append(need.name)
+            near = c.related.get(need.skill_id)
+            if near is not None:
+                near_claim = c.claims[near[0]]
+                if related_credit(near[1]) * skill_level_fit(near_claim.level, need.min_level) > 0:
+                    related.append(
+                        {
+                            "skill": need.name,
+                            "related_claim": near_claim.name,
+                            "claimed_level": near_claim.level,
+                            "similarity": round(near[1], 3),
+                        }
+                    )
+            continue
+        matched.append(
+            {
+                "skill": need.name,
+                "claimed_level": claim.level,
+                "years": claim.years,
+                "min_level": need.min_level or None,
+                "meets_level": skill_level_fit(claim.level, need.min_level) >= 1.0,
+            }
+        )
+    nice_matched = [n.name for n in spec.nice_needs if n.skill_id in c.claims]
+    return {
         "required_skills_matched": matched,
         "required_skills_missing": missing,
         "required_skills_related": related,
@@ -255,7 +284,6 @@ def score_candidate(
         },
         "summary": _summary(spec, c, matched, missing, nice_matched, overlap),
     }
-    return Scored(score=round(score, 6), components=components, explanation=explanation)
 
 
 def _summary(spec: GigSpec, c: CandidateFacts, matched, missing, nice_matched, overlap) -> list[str]:

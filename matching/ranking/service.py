@@ -16,6 +16,7 @@ from marketplace.models import FreelancerProfile
 
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
+from . import statements
 from .candidates import (
     LexicalQuery,
     best_of,
@@ -33,7 +34,7 @@ from .candidates import (
 )
 from .parallel import side_by_side
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
-from .skills import skill_similarities
+from .skills import skill_catalogue, skill_similarities
 from .spec import GigSpec
 
 log = logging.getLogger("matchwork.matching.ranking")
@@ -127,26 +128,24 @@ def semantic_similarity(query: np.ndarray, profile_vectors: dict[str, np.ndarray
 
 def load_facts(profile_ids: list[int], model_version: str) -> dict[int, CandidateFacts]:
     """What scoring reads about each candidate, with its claimed skills, in one query."""
-    # Plain rows, not model instances: this runs for every candidate of every ranking.
+    # Plain rows, not model instances: this runs for every candidate of every ranking. The
+    # claims' skill names come from the process's catalogue (skills.py), not from a join.
     facts: dict[int, CandidateFacts] = {}
-    with connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(
             """
             SELECT p.id, p.display_name, p.headline, p.hourly_rate, p.available_hours_per_week, p.timezone,
-                   p.languages, p.rating_avg, p.rating_count, p.completed_jobs,
-                   array_agg(fs.skill_id ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL),
-                   array_agg(s.name ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL),
-                   array_agg(fs.level ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL),
-                   array_agg(fs.years ORDER BY s.name) FILTER (WHERE fs.id IS NOT NULL)
-            FROM marketplace_freelancerprofile p
-            LEFT JOIN marketplace_freelancerskill fs ON fs.profile_id = p.id
-            LEFT JOIN marketplace_skill s ON s.id = fs.skill_id
+                   p.languages, p.rating_avg, p.rating_count, p.completed_jobs, c.skill_ids, c.levels, c.years
+            FROM marketplace_freelancerprofile p LEFT JOIN LATERAL (
+                SELECT array_agg(fs.skill_id) AS skill_ids, array_agg(fs.level) AS levels, array_agg(fs.years) AS years
+                FROM marketplace_freelancerskill fs WHERE fs.profile_id = p.id
+            ) c ON true
             WHERE p.id = ANY(%s)
-            GROUP BY p.id
             """,
             [list(profile_ids)],
         )
         rows = cursor.fetchall()
+    catalogue = skill_catalogue({sid for row in rows for sid in row[10] or ()})
     for pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs, *claims in rows:
         f = CandidateFacts(
             profile_id=pid,
@@ -160,8 +159,14 @@ def load_facts(profile_ids: list[int], model_version: str) -> dict[int, Candidat
             rating_count=rating_count,
             completed_jobs=jobs,
         )
-        skill_ids, names, levels, years = (c or [] for c in claims)
-        for skill_id, skill_name, level, yrs in zip(skill_ids, names, levels, years, strict=True):
+        skill_ids, levels, years = (c or [] for c in claims)
+        # In the order of the skills' names, as explanations list them.
+        known = sorted(
+            (catalogue[sid][0], sid, level, yrs)
+            for sid, level, yrs in zip(skill_ids, levels, years, strict=True)
+            if sid in catalogue
+        )
+        for skill_name, skill_id, level, yrs in known:
             f.claims[skill_id] = ClaimFacts(skill_id=skill_id, name=skill_name, level=level, years=yrs)
         facts[pid] = f
     return facts
@@ -184,7 +189,7 @@ def semantic_similarities(query: np.ndarray, profile_ids: list[int], model_versi
     full_view, skills_view = str(EmbeddingView.FULL), str(EmbeddingView.SKILLS)
     literals = [vector_literal(q) for q in query[:2]]
     pairs: dict[int, dict[str, tuple[float, float]]] = {}
-    with connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(
             """
             SELECT profile_id, view, -(embedding <#> %s::vector), -(embedding <#> %s::vector)
@@ -322,13 +327,13 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
             attach_skill_relations(spec, facts)
         return facts
 
-    def similarities_and_bm25() -> tuple[dict[int, float], dict[int, float]]:
-        similarities = semantic_similarities(query, candidate_ids, model.version) if query is not None else {}
-        # Exact BM25 of every candidate, including the ones the other retrievers found.
-        return similarities, lexical_scores(words, candidate_ids)
-
-    # The candidates' facts here, their cosines and BM25 in the pool, at the same time.
-    facts, (similarities, lexical) = side_by_side((facts_and_relations, ()), (similarities_and_bm25, ()))
+    # The candidates' facts here; their cosines and their exact BM25 (of every candidate,
+    # including the ones the other retrievers found) in the pool, all at the same time.
+    facts, similarities, lexical = side_by_side(
+        (facts_and_relations, ()),
+        (semantic_similarities, (query, candidate_ids, model.version)) if query is not None else (dict, ()),
+        (lexical_scores, (words, candidate_ids)),
+    )
     for pid, f in facts.items():
         f.semantic = similarities.get(pid, 0.0)
         f.lexical = lexical.get(pid, 0.0)

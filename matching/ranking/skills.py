@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import numpy as np
 
@@ -51,24 +52,66 @@ def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
 
 MAX_ALIASES = 20
 
+# The taxonomy's name and aliases of each skill, by id, as rankings read them: every ranking
+# needs them for its needs and for its candidates' claims (reading them, and joining each claim
+# to its skill's name, cost ~1.4 ms per ranking at 100k profiles; docs/benchmarks.md). They
+# change by hand and rarely, so a process keeps what it read ``CATALOGUE_TTL`` seconds: a rename
+# or a new alias reaches the rankings of other processes within that time, and those of the
+# process that saved it at once (``forget_catalogue``, connected in ``matching.apps``). Bounded;
+# the oldest entries go first. The worker's vector refresh reads the table itself (``fresh``).
+CATALOGUE_TTL = 60.0
+CATALOGUE_SIZE = 50_000
+_catalogue: dict[tuple[str, int], tuple[float, str, tuple[str, ...]]] = {}  # (db, id) -> (expires, name, aliases)
 
-def skill_texts(skill_ids: set[int], names: dict[int, str] | None = None) -> dict[int, list[str]]:
+
+def skill_catalogue(skill_ids: set[int] | list[int], *, fresh: bool = False) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """The name and the aliases (at most ``MAX_ALIASES``) of each of these skills that exists."""
+    from django.db import connection
+
+    database = connection.settings_dict["NAME"]
+    now = time.monotonic()
+    found: dict[int, tuple[str, tuple[str, ...]]] = {}
+    missing: list[int] = []
+    for sid in skill_ids:
+        entry = None if fresh else _catalogue.get((database, sid))
+        if entry is not None and entry[0] > now:
+            found[sid] = entry[1:]
+        else:
+            missing.append(sid)
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, name, aliases FROM marketplace_skill WHERE id = ANY(%s)", [sorted(missing)])
+            rows = cursor.fetchall()
+        with _lock:
+            while _catalogue and len(_catalogue) + len(rows) > CATALOGUE_SIZE:
+                _catalogue.pop(next(iter(_catalogue)))
+            for sid, name, aliases in rows:
+                found[sid] = (name, tuple(aliases[:MAX_ALIASES]))
+                _catalogue.pop((database, sid), None)  # re-inserted last: the oldest go first
+                _catalogue[(database, sid)] = (now + CATALOGUE_TTL, *found[sid])
+    return found
+
+
+def forget_catalogue(*args, **kwargs) -> None:
+    """Drop this process's names and aliases of skills (a receiver of ``Skill``'s saves and deletes)."""
+    with _lock:
+        _catalogue.clear()
+
+
+def skill_texts(
+    skill_ids: set[int], names: dict[int, str] | None = None, *, fresh: bool = False
+) -> dict[int, list[str]]:
     """The canonical name and the taxonomy's aliases of each skill: every way people name it.
 
     ``names``: how the caller names each skill (an ad-hoc need's free text, for an id the taxonomy
     does not have); a taxonomy skill's own name is always among its texts. The worker encodes
-    exactly these texts (``services.skill_text_vectors_refresh``).
+    exactly these texts (``services.skill_text_vectors_refresh``, with ``fresh``: read from the
+    table, not from this process's ``skill_catalogue``).
     """
-    from django.db import connection
-
     names = names or {}
     texts = {sid: [names[sid]] for sid in skill_ids if sid in names}
-    if not skill_ids:
-        return texts
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, name, aliases FROM marketplace_skill WHERE id = ANY(%s)", [sorted(skill_ids)])
-        for sid, name, aliases in cursor.fetchall():
-            texts[sid] = list(dict.fromkeys([names.get(sid, name), name, *aliases[:MAX_ALIASES]]))
+    for sid, (name, aliases) in skill_catalogue(skill_ids, fresh=fresh).items():
+        texts[sid] = list(dict.fromkeys([names.get(sid, name), name, *aliases]))
     return texts
 
 
@@ -125,8 +168,9 @@ def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int
 
 
 def forget() -> None:
-    """Drop this process's skill-name vectors and pair similarities (read again when next needed)."""
+    """Drop this process's skill names, their vectors and pair similarities (read again when next needed)."""
     with _lock:
         _cache.clear()
         _text_ids.clear()
         _pairs.clear()
+        _catalogue.clear()

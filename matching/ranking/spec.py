@@ -48,6 +48,16 @@ class GigSpec:
             needs=[NeedText(name=n.name, required=n.required, min_level=n.min_level) for n in self.needs],
         )
 
+    @cached_property
+    def required_needs(self) -> tuple[SkillNeedSpec, ...]:
+        """The required needs that name a taxonomy skill (the ones scoring can check)."""
+        return tuple(n for n in self.needs if n.required and n.skill_id is not None)
+
+    @cached_property
+    def nice_needs(self) -> tuple[SkillNeedSpec, ...]:
+        """The nice-to-have needs that name a taxonomy skill."""
+        return tuple(n for n in self.needs if not n.required and n.skill_id is not None)
+
     @property
     def query_text(self) -> str:
         doc = self.document()

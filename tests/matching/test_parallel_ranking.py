@@ -5,6 +5,7 @@ transaction's rows; every other ranking test runs inside one and so covers the s
 """
 
 import threading
+from dataclasses import replace
 
 import pytest
 from django.db import connection, transaction
@@ -121,6 +122,15 @@ def test_side_by_side_ranking_equals_the_sequential_one(pool, settings, encoder,
 
     assert len(side) >= 5
     assert side == sequential
+
+    # A gig naming no language: the dense search is the first query of a pool thread's
+    # connection (the language graphs' registry is not asked), on pools started afresh.
+    anywhere = replace(spec, languages=())
+    settings.MATCHING_PARALLEL_QUERIES = 2
+    parallel.shutdown()
+    side = rank_freelancers(anywhere, strategy="hybrid", limit=10)
+    settings.MATCHING_PARALLEL_QUERIES = 0
+    assert side == rank_freelancers(anywhere, strategy="hybrid", limit=10) and len(side) >= 5
 
     # The HNSW search of each gig view, merged, is the search of both views at once.
     model = active_model()
