@@ -316,9 +316,6 @@ MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)
 # one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
 # another on the caller's connection (matching/ranking/parallel.py).
 MATCHING_PARALLEL_QUERIES = env.int("MATCHING_PARALLEL_QUERIES", default=2)
-# The ranking's queries as prepared statements (matching/ranking/statements.py); off for a
-# connection pooler that cannot keep them.
-MATCHING_PREPARED_STATEMENTS = env.bool("MATCHING_PREPARED_STATEMENTS", default=True)
 # A finished run's match list, rendered, is kept this long in the cache (matching.api.cache; never
 # stale: keyed by what it shows). 0 renders every request afresh.
 MATCH_LIST_CACHE_SECONDS = env.int("MATCH_LIST_CACHE_SECONDS", default=3600)

@@ -17,7 +17,6 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from . import statements
 from .graphs import AVAILABLE, VISIBLE, language_clause, language_graphs, level_rank_sql
 from .parallel import in_pool
 from .spec import GigSpec
@@ -157,21 +156,17 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     if in_pool():
         # A pool connection runs ranking queries only: the settings stay on its session, which
         # saves three round trips (BEGIN, SET, COMMIT) per search.
-        connection.ensure_connection()
-        if _dense_session.get(connection.connection) != ef_search:
-            with connection.cursor() as cursor:
+        with connection.cursor() as cursor:
+            if _dense_session.get(connection.connection) != ef_search:
                 cursor.execute(_DENSE_SETTINGS_SQL, [False, ef_search, False, False])
-            _dense_session[connection.connection] = ef_search
-        with statements.cursor() as cursor:
+                _dense_session[connection.connection] = ef_search
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     else:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_DENSE_SETTINGS_SQL, [True, ef_search, True, True])  # SET LOCAL
-            with statements.cursor() as cursor:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_DENSE_SETTINGS_SQL, [True, ef_search, True, True])  # SET LOCAL
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     return best_of([{profile_id: float(sim)} for profile_id, sim in rows], limit)
 
 
@@ -285,7 +280,7 @@ def exact_dense_candidates(
     if not profile_ids:
         return {}
     sims = ", ".join(["1 - (e.embedding <=> %s::vector)"] * len(vectors))
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT e.profile_id, max(GREATEST({sims})) AS sim
@@ -451,7 +446,7 @@ def _term_weights(qtf: dict[str, float], stats: CorpusStats) -> dict[str, float]
 def lexical_query(query_text: str) -> LexicalQuery | None:
     """The text's lexemes (English stemming, as the documents) weighted against the corpus; None if
     none of them occurs in any profile."""
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         # The query's lexemes and the corpus key in one round trip.
         cursor.execute(
             f"SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float, {_CORPUS_KEY_SQL} "  # noqa: S608
@@ -525,7 +520,7 @@ def lexical_candidates(query: LexicalQuery | None, where: Eligibility, limit: in
         return {}
     weight = dict(zip(query.terms, query.weights, strict=True))
     take = postings_per_term(weight, query.df)
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH q AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, k)),
@@ -552,7 +547,7 @@ def lexical_scores(query: LexicalQuery | None, profile_ids: list[int]) -> dict[i
     """Exact BM25 of these profiles (profiles sharing no word with the query are left out)."""
     if query is None or not profile_ids:
         return {}
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT t.profile_id, sum({_BM25_SQL.format(t="t")})
@@ -588,7 +583,7 @@ def skill_candidates(
     if not skill_ids:
         return {}
     if among is not None:
-        with statements.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 SELECT h.profile_id, count(*) AS overlap
@@ -620,7 +615,7 @@ def skill_candidates(
     params: list = []
     for one in wheres:
         params += [*one.params, CLAIMS_PER_SKILL]
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT h.profile_id, count(*) AS overlap

@@ -16,7 +16,6 @@ from marketplace.models import FreelancerProfile
 
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
-from . import statements
 from .candidates import (
     LexicalQuery,
     best_of,
@@ -131,7 +130,7 @@ def load_facts(profile_ids: list[int], model_version: str) -> dict[int, Candidat
     # Plain rows, not model instances: this runs for every candidate of every ranking. The
     # claims' skill names come from the process's catalogue (skills.py), not from a join.
     facts: dict[int, CandidateFacts] = {}
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT p.id, p.display_name, p.headline, p.hourly_rate, p.available_hours_per_week, p.timezone,
@@ -189,7 +188,7 @@ def semantic_similarities(query: np.ndarray, profile_ids: list[int], model_versi
     full_view, skills_view = str(EmbeddingView.FULL), str(EmbeddingView.SKILLS)
     literals = [vector_literal(q) for q in query[:2]]
     pairs: dict[int, dict[str, tuple[float, float]]] = {}
-    with statements.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT profile_id, view, -(embedding <#> %s::vector), -(embedding <#> %s::vector)
