@@ -93,9 +93,17 @@ def skill_catalogue(skill_ids: set[int] | list[int], *, fresh: bool = False) -> 
 
 
 def forget_catalogue(*args, **kwargs) -> None:
-    """Drop this process's names and aliases of skills (a receiver of ``Skill``'s saves and deletes)."""
-    with _lock:
-        _catalogue.clear()
+    """Drop this process's names and aliases of skills (a receiver of ``Skill``'s saves and
+    deletes): now, and again once the saving transaction commits, so that a ranking reading the
+    old names in between keeps them no longer than that."""
+    from django.db import transaction
+
+    def clear() -> None:
+        with _lock:
+            _catalogue.clear()
+
+    clear()
+    transaction.on_commit(clear)
 
 
 def skill_texts(
