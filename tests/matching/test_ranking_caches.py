@@ -1,0 +1,67 @@
+"""What a ranking keeps or estimates per process: the skill names and aliases (matching/ranking/skills.py), the marketplace's mean rating."""
+
+from marketplace.models import Skill
+from matching.ranking import skills
+from matching.ranking.service import load_facts
+from matching.ranking.skills import skill_texts
+
+
+def test_skill_names_are_kept_a_while_and_a_save_here_is_seen_at_once(make_freelancer, monkeypatch):
+    lead = make_freelancer(
+        headline="Image annotation lead, CVAT and QA", skills=[("Image annotation", "expert"), ("CVAT", "advanced")]
+    )
+    cvat = Skill.objects.get(name="CVAT")
+    names = lambda: [c.name for c in load_facts([lead.id], "")[lead.id].claims.values()]  # noqa: E731
+    assert names() == ["CVAT", "Image annotation"]  # in name order, as explanations list them
+
+    # Written behind the process's back (another process, SQL): kept until CATALOGUE_TTL...
+    Skill.objects.filter(id=cvat.id).update(name="Video annotation in CVAT")
+    assert names() == ["CVAT", "Image annotation"]
+    # ...while the worker's vector refresh always reads the table
+    assert skill_texts({cvat.id}, fresh=True)[cvat.id][0] == "Video annotation in CVAT"
+    monkeypatch.setattr(skills, "CATALOGUE_TTL", 0.0)
+    assert names() == ["Image annotation", "Video annotation in CVAT"]
+    monkeypatch.undo()
+
+    # A save in this process (the admin, the curation services) is seen at once, within the TTL.
+    assert names() == ["Image annotation", "Video annotation in CVAT"]  # kept again
+    cvat.refresh_from_db()
+    cvat.name, cvat.aliases = "CVAT annotation", ["cvat.ai"]
+    cvat.save()
+    assert names() == ["CVAT annotation", "Image annotation"]
+    assert skill_texts({cvat.id})[cvat.id] == ["CVAT annotation", "cvat.ai"]
+
+
+def test_the_mean_rating_of_a_large_marketplace_comes_from_a_sample_of_pages(make_freelancer, monkeypatch):
+    """The Bayesian prior of every ranking. Read in full, it cost 200-300 ms at 1M profiles once
+    a minute per process; above MEAN_RATING_SAMPLE_ABOVE profiles a page sample is read, and all
+    rated profiles again when the sample holds too few of them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace.models import FreelancerProfile
+    from matching.ranking import reset_caches, service
+
+    people = [make_freelancer(headline=f"Freelancer {i}", skills=[("CVAT", "advanced")]) for i in range(4)]
+    for person, (rating, count) in zip(people, [(4.0, 3), (5.0, 1), (3.0, 2), (None, 0)], strict=True):
+        FreelancerProfile.objects.filter(id=person.id).update(rating_avg=rating, rating_count=count)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketplace_freelancerprofile")  # the planner's count, which decides
+
+    with CaptureQueriesContext(connection) as small:
+        assert service.marketplace_mean_rating() == 4.0  # (4 + 5 + 3) / 3: unweighted by reviews
+    assert not any("TABLESAMPLE" in q["sql"] for q in small.captured_queries)
+
+    reset_caches()
+    monkeypatch.setattr(service, "MEAN_RATING_SAMPLE_ABOVE", 3)  # "large": more than 3 profiles
+    with CaptureQueriesContext(connection) as large:
+        assert service.marketplace_mean_rating() == 4.0
+    sampled = [q["sql"] for q in large.captured_queries if "TABLESAMPLE SYSTEM" in q["sql"]]
+    assert len(sampled) == 1 and "100" in sampled[0]  # 4 profiles: every page is the sample
+    assert any("TABLESAMPLE" not in q["sql"] and "avg(rating_avg)" in q["sql"] for q in large.captured_queries)
+
+    reset_caches()
+    monkeypatch.setattr(service, "MEAN_RATING_SAMPLE_MIN_RATED", 3)  # the sample's 3 rated suffice
+    with CaptureQueriesContext(connection) as enough:
+        assert service.marketplace_mean_rating() == 4.0
+    assert [q["sql"] for q in enough.captured_queries if "avg(rating_avg)" in q["sql"]] == sampled
