@@ -1,4 +1,5 @@
-"""What a ranking keeps or estimates per process: the skill names and aliases (matching/ranking/skills.py), the marketplace's mean rating."""
+"""What a ranking keeps or estimates per process: the skill names and aliases
+(matching/ranking/skills.py), the marketplace's mean rating."""
 
 from marketplace.models import Skill
 from matching.ranking import skills
