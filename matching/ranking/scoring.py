@@ -135,6 +135,19 @@ class Scored:
     explanation: dict
 
 
+def _need_fit(c: CandidateFacts, need) -> tuple[float, ClaimFacts | None, ClaimFacts | None]:
+    """How far a candidate meets one required need, and the claim that earns it: the need's own
+    claim (level fit), else the closest related claim (related credit times its level fit)."""
+    claim = c.claims.get(need.skill_id)
+    if claim is not None:
+        return skill_level_fit(claim.level, need.min_level), claim, None
+    near = c.related.get(need.skill_id)
+    if near is None:
+        return 0.0, None, None
+    near_claim = c.claims[near[0]]
+    return related_credit(near[1]) * skill_level_fit(near_claim.level, need.min_level), None, near_claim
+
+
 def score_candidate(
     spec: GigSpec,
     c: CandidateFacts,
@@ -152,17 +165,7 @@ def score_candidate(
     are built only for the candidates explained.
     """
     claims, near_claims = c.claims, c.related
-    fits = []
-    for need in spec.required_needs:
-        claim = claims.get(need.skill_id)
-        if claim is not None:
-            fits.append(skill_level_fit(claim.level, need.min_level))
-            continue
-        near = near_claims.get(need.skill_id)
-        if near is None:
-            fits.append(0.0)
-        else:
-            fits.append(related_credit(near[1]) * skill_level_fit(claims[near[0]].level, need.min_level))
+    fits = [_need_fit(c, need)[0] for need in spec.required_needs]
     required_cov = sum(fits) / len(fits) if fits else 1.0
     nice = spec.nice_needs
     nice_credit = 0.0
@@ -231,31 +234,28 @@ def _explanation(spec: GigSpec, c: CandidateFacts, *, rate_fit: float, overlap: 
     """What ``score_candidate`` found, in words and lists, for a candidate that is returned."""
     matched, missing, related = [], [], []
     for need in spec.required_needs:
-        claim = c.claims.get(need.skill_id)
-        if claim is None:
-            missing.append(need.name)
-            near = c.related.get(need.skill_id)
-            if near is not None:
-                near_claim = c.claims[near[0]]
-                if related_credit(near[1]) * skill_level_fit(near_claim.level, need.min_level) > 0:
-                    related.append(
-                        {
-                            "skill": need.name,
-                            "related_claim": near_claim.name,
-                            "claimed_level": near_claim.level,
-                            "similarity": round(near[1], 3),
-                        }
-                    )
+        fit, claim, near_claim = _need_fit(c, need)
+        if claim is not None:
+            matched.append(
+                {
+                    "skill": need.name,
+                    "claimed_level": claim.level,
+                    "years": claim.years,
+                    "min_level": need.min_level or None,
+                    "meets_level": fit >= 1.0,
+                }
+            )
             continue
-        matched.append(
-            {
-                "skill": need.name,
-                "claimed_level": claim.level,
-                "years": claim.years,
-                "min_level": need.min_level or None,
-                "meets_level": skill_level_fit(claim.level, need.min_level) >= 1.0,
-            }
-        )
+        missing.append(need.name)
+        if fit > 0:
+            related.append(
+                {
+                    "skill": need.name,
+                    "related_claim": near_claim.name,
+                    "claimed_level": near_claim.level,
+                    "similarity": round(c.related[need.skill_id][1], 3),
+                }
+            )
     nice_matched = [n.name for n in spec.nice_needs if n.skill_id in c.claims]
     return {
         "required_skills_matched": matched,
