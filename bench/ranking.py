@@ -23,6 +23,10 @@ HNSW alone, filtered top-20, ``ef_search`` 100: 6 ms p95), here on the same gigs
 those figures is this machine's speed against that one, and the issue's absolute targets times
 that ratio are the targets for this machine (``--calibrate-profiles``, default 100,000).
 
+With ``--pool-factors 2,4``: the gigs ranked again with the retrievers' candidate pools that
+many times larger, and how much of each top 10 stays (a ranking's candidates are its pools'
+union; docs/benchmarks.md, eighth pass).
+
 Never a pass/fail test: it prints figures.
 """
 
@@ -251,7 +255,61 @@ def calibrate(ref: Reference, specs: list, queries: list, model_version: str, pr
 ALONE_PASSES = 3
 
 
-def bench_size(size: int, gigs: int, repeat: int, warmup: int | None = None, calibrate_profiles: int = 100_000) -> dict:
+def pool_agreement(specs: list, factors: list[int]) -> dict:
+    """How much of each gig's top 10 stays when the retrievers' candidate pools are ``factor``
+    times larger (docs/benchmarks.md, eighth pass): the share of the default top 10 kept, the
+    change of the top 10's mean score, and the time of a ranking with the larger pools."""
+    import statistics
+
+    from tqdm import tqdm
+
+    from matching.ranking import rank_freelancers, service
+
+    defaults = (service.DENSE_POOL, service.LEXICAL_POOL, service.SKILL_POOL)
+    base, base_ms = [], []
+    for spec in specs:
+        t = time.perf_counter()
+        base.append(rank_freelancers(spec, strategy="hybrid", limit=20))
+        base_ms.append((time.perf_counter() - t) * 1000)
+    out = {"default_pools": defaults, "default_ms": percentiles(base_ms)}
+    for factor in factors:
+        service.DENSE_POOL, service.LEXICAL_POOL, service.SKILL_POOL = (p * factor for p in defaults)
+        try:
+            kept, gain, ms = [], [], []
+            for spec, ranked in tqdm(list(zip(specs, base, strict=True)), desc=f"pools x{factor}", unit="gig"):
+                t = time.perf_counter()
+                wide = rank_freelancers(spec, strategy="hybrid", limit=20)
+                ms.append((time.perf_counter() - t) * 1000)
+                if ranked and wide:
+                    top = {c.profile_id for c in ranked[:10]}
+                    kept.append(len(top & {c.profile_id for c in wide[:10]}) / len(top))
+                    mean_top = statistics.mean(c.score for c in ranked[:10])
+                    gain.append(statistics.mean(c.score for c in wide[:10]) - mean_top)
+        finally:
+            service.DENSE_POOL, service.LEXICAL_POOL, service.SKILL_POOL = defaults
+        out[f"x{factor}"] = {
+            "pools": tuple(p * factor for p in defaults),
+            "top10_kept": statistics.mean(kept) if kept else float("nan"),
+            "top10_mean_score_gain": statistics.mean(gain) if gain else float("nan"),
+            "ranking_ms": percentiles(ms),
+        }
+        r = out[f"x{factor}"]
+        print(
+            f"pools x{factor} {r['pools']}: top 10 kept {r['top10_kept']:.3f}, top-10 mean score "
+            f"{r['top10_mean_score_gain']:+.4f}, ranking p50 {r['ranking_ms']['p50']:.1f} ms "
+            f"(default pools {defaults}: {out['default_ms']['p50']:.1f} ms)"
+        )
+    return out
+
+
+def bench_size(
+    size: int,
+    gigs: int,
+    repeat: int,
+    warmup: int | None = None,
+    calibrate_profiles: int = 100_000,
+    pool_factors: list[int] = (),
+) -> dict:
     from django.conf import settings
 
     from bench.synthetic import freelancer_count, seed_freelancers, seed_gigs
@@ -321,6 +379,7 @@ def bench_size(size: int, gigs: int, repeat: int, warmup: int | None = None, cal
             rank_freelancers(spec, strategy="hybrid", limit=20)
             alone_ms.append((time.perf_counter() - t) * 1000)
     calibration = calibrate(ref, specs, queries, model.version, calibrate_profiles)
+    pools = pool_agreement(specs, list(pool_factors)) if pool_factors else None
     e, r = percentiles(engine_ms), percentiles(ref_ms)
     result = {
         "freelancers": n_freelancers,
@@ -336,6 +395,7 @@ def bench_size(size: int, gigs: int, repeat: int, warmup: int | None = None, cal
         "recall@20_candidates": float(np.mean(recall_all)),
         "recall@20_dense": float(np.mean(recall_dense)),
         "calibration": calibration,
+        "pool_agreement": pools,
         "parallel_queries": settings.MATCHING_PARALLEL_QUERIES,
         "stages_ms_mean": {k: 1000 * float(np.mean(v)) for k, v in sorted(stages.times.items())},
         "stages_ms_p95": {k: 1000 * float(np.percentile(v, 95)) for k, v in sorted(stages.times.items())},
@@ -391,10 +451,17 @@ def main() -> None:
     parser.add_argument(
         "--calibrate-profiles", type=int, default=100_000, help="profiles in the numpy calibration workload"
     )
+    parser.add_argument(
+        "--pool-factors",
+        default="",
+        help="also rank with the candidate pools this many times larger (e.g. 2,4): how much of the top 10 stays",
+    )
     args = parser.parse_args()
     info = start_bench()
+    factors = [int(f) for f in args.pool_factors.split(",") if f]
     results = [
-        bench_size(int(s), args.gigs, args.repeat, args.warmup, args.calibrate_profiles) for s in args.sizes.split(",")
+        bench_size(int(s), args.gigs, args.repeat, args.warmup, args.calibrate_profiles, factors)
+        for s in args.sizes.split(",")
     ]
     print(
         "\n| freelancers | engine p50 / p95 / p99 ms | numpy ref p50 / p95 ms | ratio p95 | recall@20 (cand / dense) "
