@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marketplace.models import SKILL_LEVEL_RANK
 
-from .spec import GigSpec
+from .spec import GigSpec, SkillNeedSpec
 
 WEIGHTS = {
     "semantic": 0.25,
@@ -135,7 +135,7 @@ class Scored:
     explanation: dict
 
 
-def _need_fit(c: CandidateFacts, need) -> tuple[float, ClaimFacts | None, ClaimFacts | None]:
+def _need_fit(c: CandidateFacts, need: SkillNeedSpec) -> tuple[float, ClaimFacts | None, ClaimFacts | None]:
     """How far a candidate meets one required need, and the claim that earns it: the need's own
     claim (level fit), else the closest related claim (related credit times its level fit)."""
     claim = c.claims.get(need.skill_id)
