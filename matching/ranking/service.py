@@ -34,7 +34,7 @@ from .candidates import (
 )
 from .parallel import side_by_side
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
-from .skills import skill_catalogue, skill_similarities
+from .skills import remember_skill_vectors, skill_catalogue, skill_names_to_encode, skill_similarities
 from .spec import GigSpec
 
 log = logging.getLogger("matchwork.matching.ranking")
@@ -102,7 +102,13 @@ def query_vectors_many(specs: list[GigSpec]) -> list[np.ndarray]:
         else:
             missing.append((i, [spec.document().views[v] for v in VIEWS]))
     if missing:
-        encoded = get_encoder().encode_query([t for _, texts in missing for t in texts])
+        texts = [t for _, views in missing for t in views]
+        # The skill names of a talent search that the taxonomy does not know are encoded in the
+        # same call: the ranking needs their vectors too (attach_skill_relations), and a second
+        # call to the model cost ~15-20 ms more (docs/benchmarks.md).
+        names = skill_names_to_encode({n.name for i, _ in missing for n in specs[i].needs if (n.skill_id or 0) < 0})
+        encoded = get_encoder().encode_query(texts + names)
+        remember_skill_vectors(dict(zip(names, encoded[len(texts) :], strict=True)))
         for k, (i, _) in enumerate(missing):
             known[i] = list(encoded[k * len(VIEWS) : (k + 1) * len(VIEWS)])
     _remember_vectors([(h, v) for i in unknown for h, v in zip(hashes[i], known[i], strict=True)])

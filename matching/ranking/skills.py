@@ -30,6 +30,14 @@ def stored_skill_vectors(texts: list[str], model_version: str) -> dict[str, np.n
         return {text: np.asarray(vec, dtype=np.float32) for text, vec in cursor.fetchall()}
 
 
+def _remember(key: str, vectors: dict[str, np.ndarray]) -> None:
+    with _lock:
+        if len(_cache) + len(vectors) > _MAX_CACHE:
+            _cache.clear()
+        for name, vector in vectors.items():
+            _cache[(key, name)] = vector
+
+
 def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
     """Unit vectors of skill names for the active model: from this process's cache, else as the
     worker stored them, else encoded here (a name the taxonomy does not know, or one added since
@@ -42,12 +50,26 @@ def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
         rest = [n for n in missing if n not in found]
         if rest:
             found.update(zip(rest, get_encoder().encode_query(rest), strict=True))
-        with _lock:
-            if len(_cache) + len(missing) > _MAX_CACHE:
-                _cache.clear()
-            for name in missing:
-                _cache[(key, name)] = found[name]
+        _remember(key, found)
     return {n: _cache[(key, n)] for n in names}
+
+
+def skill_names_to_encode(names: set[str]) -> list[str]:
+    """The names among these that ``skill_vectors`` would encode: neither in this process's cache
+    nor stored by the worker (the stored ones are cached now). A caller about to call the model
+    anyway encodes them in the same call and hands them to ``remember_skill_vectors``."""
+    model = active_model()
+    missing = sorted(n for n in names if (model.key, n) not in _cache)
+    if not missing:
+        return []
+    found = stored_skill_vectors(missing, model.version)
+    _remember(model.key, found)
+    return [n for n in missing if n not in found]
+
+
+def remember_skill_vectors(vectors: dict[str, np.ndarray]) -> None:
+    """Keep vectors of skill names encoded by the caller with the active model (``skill_names_to_encode``)."""
+    _remember(active_model().key, vectors)
 
 
 MAX_ALIASES = 20

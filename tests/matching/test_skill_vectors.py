@@ -12,9 +12,9 @@ from marketplace.services import skill_resolve
 from matching import tasks
 from matching.encoder import active_model
 from matching.models import SkillTextEmbedding
-from matching.ranking import reset_caches
+from matching.ranking import GigSpec, SkillNeedSpec, rank_freelancers, reset_caches
 from matching.ranking.skills import MAX_ALIASES, skill_vectors
-from matching.services import skill_text_vectors_refresh
+from matching.services import freelancer_embeddings_refresh, skill_text_vectors_refresh
 
 from .conftest import wait_for
 
@@ -113,3 +113,46 @@ def test_reembed_builds_and_prunes_skill_name_vectors(encoder, db, capsys):
     assert "and 2 skill-name vectors of other models or of names no skill uses" in capsys.readouterr().out
     assert not SkillTextEmbedding.objects.exclude(model_version=model.version).exists()
     assert set(SkillTextEmbedding.objects.values_list("text", flat=True)) == every  # the rest is kept
+
+
+def test_a_talent_search_encodes_its_texts_and_its_unknown_skill_names_in_one_call(
+    encoder, make_freelancer, monkeypatch
+):
+    # One forward pass of the model costs about the same for two texts as for three (its weights
+    # are read either way), so an ad-hoc need the taxonomy does not know rides along with the
+    # search's own texts instead of costing a second call.
+    model = active_model()
+    marker = np.zeros(384, dtype=np.float32)
+    marker[7] = 1.0
+    SkillTextEmbedding.objects.create(  # stored by the worker: read, not encoded
+        text="spreadsheet hygiene", model_name=model.name, model_version=model.version, embedding=marker
+    )
+    analyst = make_freelancer(headline="Data QA analyst", skills=[("data validation", "expert")])
+    freelancer_embeddings_refresh(profile_ids=[analyst.id])
+    reset_caches()
+    calls: list[list[str]] = []
+    encode_query = type(encoder).encode_query
+
+    def spy(self, texts):
+        calls.append(list(texts))
+        return encode_query(self, texts)
+
+    monkeypatch.setattr(type(encoder), "encode_query", spy)
+    needs = (
+        SkillNeedSpec(skill_id=-1, name="tidying spreadsheets", required=True),
+        SkillNeedSpec(skill_id=-2, name="spreadsheet hygiene", required=False),
+    )
+    spec = GigSpec(title="Clean our customer sheets", description="Find and fix errors in the data.", needs=needs)
+
+    ranked = rank_freelancers(spec, limit=5)
+
+    assert [c.profile_id for c in ranked] == [analyst.id]  # so the needs' similarities were computed
+    assert len(calls) == 1
+    assert calls[0][-1] == "tidying spreadsheets"  # after the search's two view texts
+    assert len(calls[0]) == 3
+    vectors = skill_vectors({"tidying spreadsheets", "spreadsheet hygiene"})  # from the process's cache now
+    assert len(calls) == 1
+    np.testing.assert_array_equal(vectors["spreadsheet hygiene"], marker)
+    np.testing.assert_allclose(
+        vectors["tidying spreadsheets"], encode_query(encoder, ["tidying spreadsheets"])[0], rtol=0, atol=2e-6
+    )
