@@ -34,6 +34,7 @@ from marketplace.services.skills import (
     normalise_skill_text,
     profile_skills_replace,
     skill_match,
+    skill_match_many,
     skill_resolve,
 )
 
@@ -67,5 +68,6 @@ __all__ = [
     "report_create",
     "review_create",
     "skill_match",
+    "skill_match_many",
     "skill_resolve",
 ]

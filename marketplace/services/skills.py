@@ -26,24 +26,34 @@ def normalise_skill_text(name: str) -> str:
 
 def skill_match(name: str) -> Skill | None:
     """Find the canonical skill for a free-text name: exact name or alias, then a close match."""
-    text = normalise_skill_text(name)
-    if not text:
-        return None
-    # One query: canonical name, slug, or any alias compared case-insensitively (curated aliases
-    # may keep their capitals; the seed stores them lower-case).
-    exact = next(
-        iter(
-            Skill.objects.raw(
-                "SELECT * FROM marketplace_skill WHERE review_state <> 'merged' AND (lower(name) = %s "
-                "OR slug = %s OR EXISTS (SELECT 1 FROM unnest(aliases) a WHERE lower(a) = %s)) "
-                "ORDER BY review_state, id LIMIT 1",
-                [text, slugify(text), text],
-            )
-        ),
-        None,
-    )
-    if exact is not None:
-        return exact.merged_into if exact.merged_into_id else exact
+    return skill_match_many([name])[0]
+
+
+def skill_match_many(names: list[str]) -> list[Skill | None]:
+    """``skill_match`` of each name, in order: the exact matches of all of them in one query (a
+    talent search names up to 20 skills), then a close match for each name left."""
+    texts = [normalise_skill_text(name) for name in names]
+    wanted = sorted({t for t in texts if t})
+    exact: dict[str, Skill] = {}
+    if wanted:
+        # Canonical name, slug, or any alias compared case-insensitively (curated aliases may keep
+        # their capitals; the seed stores them lower-case); per text the first by review state, id.
+        rows = Skill.objects.raw(
+            "SELECT DISTINCT ON (q.text) q.text AS matched_text, s.* "
+            "FROM unnest(%s::text[], %s::text[]) AS q(text, slug) JOIN marketplace_skill s "
+            "ON s.review_state <> 'merged' AND (lower(s.name) = q.text OR s.slug = q.slug "
+            "OR EXISTS (SELECT 1 FROM unnest(s.aliases) a WHERE lower(a) = q.text)) "
+            "ORDER BY q.text, s.review_state, s.id",
+            [wanted, [slugify(t) for t in wanted]],
+        )
+        exact = {row.matched_text: row.merged_into if row.merged_into_id else row for row in rows}
+    close: dict[str, Skill | None] = {t: _close_match(t) for t in wanted if t not in exact}
+    return [exact.get(t) or close.get(t) if t else None for t in texts]
+
+
+def _close_match(text: str) -> Skill | None:
+    """The approved skill whose name, else one of whose aliases, is closest to the text (pg_trgm),
+    if close enough."""
     close = (
         Skill.objects.filter(review_state=Skill.ReviewState.APPROVED)
         .annotate(sim=TrigramSimilarity("name", text))

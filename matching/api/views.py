@@ -17,7 +17,7 @@ from config.api.rendering import fragments_response
 from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
 from marketplace.selectors import freelancer_profile_of
-from marketplace.services import skill_match
+from marketplace.services import skill_match_many
 
 from .. import selectors, services
 from ..ranking import GigSpec, SkillNeedSpec, rank_freelancers, rank_gigs_for_freelancer
@@ -122,20 +122,19 @@ class TalentSearchView(APIView):
         data = TalentSearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        needs = []
-        for i, need in enumerate(v["skills"]):
-            # Read-only lookup: an ad-hoc search never adds skills to the taxonomy. A name the
-            # taxonomy does not know gets a transient negative id: nobody claims it as such, but
-            # claims close to it by name still earn related-skill credit.
-            skill = skill_match(need["name"])
-            needs.append(
-                SkillNeedSpec(
-                    skill_id=skill.id if skill else -(i + 1),
-                    name=skill.name if skill else need["name"],
-                    required=need["required"],
-                    min_level=need.get("min_level") or "",
-                )
+        # Read-only lookup: an ad-hoc search never adds skills to the taxonomy. A name the
+        # taxonomy does not know gets a transient negative id: nobody claims it as such, but
+        # claims close to it by name still earn related-skill credit.
+        skills = skill_match_many([need["name"] for need in v["skills"]])
+        needs = [
+            SkillNeedSpec(
+                skill_id=skill.id if skill else -(i + 1),
+                name=skill.name if skill else need["name"],
+                required=need["required"],
+                min_level=need.get("min_level") or "",
             )
+            for i, (need, skill) in enumerate(zip(v["skills"], skills, strict=True))
+        ]
         membership = getattr(user, "client_membership", None)
         exclude = tuple(membership.client.memberships.values_list("user_id", flat=True)) if membership else ()
         spec = GigSpec(

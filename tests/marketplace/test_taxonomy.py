@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace.models import Skill
-from marketplace.services import skill_resolve
+from marketplace.services import skill_match, skill_match_many, skill_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,22 @@ def test_unknown_skill_is_kept_as_unreviewed_not_dropped():
     # The same text again finds it instead of creating a duplicate.
     assert skill_resolve(name="underwater basket weaving").pk == skill.pk
     assert Skill.objects.count() == before + 1
+
+
+def test_many_names_are_matched_in_order_with_one_query_for_the_exact_ones(django_assert_num_queries):
+    typed = ["data labelling", "  Prompt   Engineering ", "LLM fine tuning", "data labelling", "L&D", ""]
+    with django_assert_num_queries(1):  # every one of them exact: names, aliases, slugs
+        found = skill_match_many(typed)
+    assert [s.name if s else None for s in found] == [
+        "Data annotation",
+        "Prompt engineering",
+        "LLM fine-tuning",
+        "Data annotation",
+        "Learning & development",
+        None,
+    ]
+    # A close match and an unknown name are looked up one by one after the exact query, and each
+    # name gets what skill_match gives it alone.
+    mixed = ["Audio-Annotation", "Underwater basket weaving", "exec coaching"]
+    assert skill_match_many(mixed) == [skill_match(name) for name in mixed]
+    assert [s.name if s else None for s in skill_match_many(mixed)] == ["Audio annotation", None, "Executive coaching"]
