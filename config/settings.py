@@ -276,6 +276,10 @@ MATCHING_MODEL_SHA256 = env(
 # "auto" where the CPU has bfloat16 instructions (about twice as fast there; the vectors are within
 # 1e-4 of float32 in cosine), "on" always, "off" never. Stored vectors are always float32.
 MATCHING_QUERY_BFLOAT16 = env("MATCHING_QUERY_BFLOAT16", default="auto")
+# Each web worker loads the model when it starts (config/wsgi.py), in the background: it serves at
+# once, and its first talent search does not wait for the load (~3-5 s). False loads it on the
+# first request that needs it (less memory for a web tier that never searches).
+MATCHING_LOAD_MODEL_AT_START = env.bool("MATCHING_LOAD_MODEL_AT_START", default=True)
 
 # Hard filter: an hourly gig accepts rates up to this multiple of its budget's maximum.
 MATCHING_RATE_TOLERANCE = env.float("MATCHING_RATE_TOLERANCE", default=1.25)

@@ -152,6 +152,17 @@ _lock = threading.Lock()
 _encoders: dict[str, Encoder] = {}
 
 
+def _after_fork_in_child() -> None:
+    # A process forked while another thread loaded the model (``load_in_background`` in a
+    # gunicorn master run with --preload) would inherit the lock held forever: the child starts
+    # with its own. An encoder loaded before the fork is kept (its weights are shared).
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def get_encoder() -> Encoder:
     """The process-wide encoder for the configured model, loaded on first use."""
     identity = active_model()
@@ -167,3 +178,20 @@ def get_encoder() -> Encoder:
 
                 freeze_long_lived_objects(after="matching model loaded")
     return encoder
+
+
+def load_in_background() -> threading.Thread:
+    """Load the model in a daemon thread (a web worker at start, ``MATCHING_LOAD_MODEL_AT_START``):
+    the worker serves meanwhile, and a request that needs the model waits for the load instead of
+    starting its own. A failure is logged; the next request that needs the model tries again and
+    answers its error."""
+
+    def load() -> None:
+        try:
+            get_encoder()
+        except Exception:
+            log.exception("matching model failed to load at start")
+
+    thread = threading.Thread(target=load, name="matchwork-model-load", daemon=True)
+    thread.start()
+    return thread
