@@ -57,6 +57,11 @@ def is_client_member(user: AnyUser | None, client_id: int) -> bool:
     return membership is not None and membership.client_id == client_id
 
 
+def client_member_ids(client_id: int) -> tuple[int, ...]:
+    """The user ids of a client's members (a talent search never lists its own team)."""
+    return tuple(ClientMembership.objects.filter(client_id=client_id).values_list("user_id", flat=True))
+
+
 def freelancer_profile_of(user: AnyUser | None) -> FreelancerProfile | None:
     if not _authenticated(user):
         return None

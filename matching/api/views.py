@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from config.api.rendering import fragments_response
 from config.api.throttling import TalentSearchThrottle, UserThrottle
 from marketplace.models import FreelancerProfile, Gig
-from marketplace.selectors import freelancer_profile_of
+from marketplace.selectors import client_member_ids, freelancer_profile_of
 from marketplace.services import skill_match_many
 
 from .. import selectors, services
@@ -136,7 +136,7 @@ class TalentSearchView(APIView):
             for i, (need, skill) in enumerate(zip(v["skills"], skills, strict=True))
         ]
         membership = getattr(user, "client_membership", None)
-        exclude = tuple(membership.client.memberships.values_list("user_id", flat=True)) if membership else ()
+        exclude = client_member_ids(membership.client_id) if membership else ()  # no need to read the client
         spec = GigSpec(
             title=v["title"],
             description=v["description"],

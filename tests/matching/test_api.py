@@ -125,6 +125,19 @@ def test_talent_search_ranks_synchronously_for_client_members(setting):
     assert results[0]["explanation"]["required_skills_matched"][0]["skill"] == "Image annotation"
 
 
+def test_talent_search_never_lists_the_searching_clients_own_members(setting):
+    lead = setting["freelancers"][0]  # the best annotator joins the client's team
+    setting["gig"].client.memberships.create(user=lead.user)
+    body = {"title": "Polygon annotation in CVAT", "skills": [{"name": "Image annotation"}], "languages": ["en"]}
+
+    mine = _as(setting["owner"]).post("/api/v1/talent-search/", body, format="json")
+    theirs = _as(ClientFactory().memberships.get().user).post("/api/v1/talent-search/", body, format="json")
+
+    assert mine.status_code == theirs.status_code == 200
+    assert lead.id not in {r["freelancer"]["id"] for r in mine.json()["results"]}
+    assert lead.id in {r["freelancer"]["id"] for r in theirs.json()["results"]}  # another client finds them
+
+
 def test_talent_search_rejects_bad_input_and_non_clients(setting):
     api = _as(setting["owner"])
     too_many = {"title": "x", "limit": 500}
