@@ -45,9 +45,14 @@ def model_files_present() -> bool:
 
 
 def healthz(request):
+    from matching.encoder import model_loaded
+
     db_ok, vector_ok = _database()
     checks = {"database": db_ok, "pgvector": vector_ok, "broker": _broker(), "model_files": model_files_present()}
     healthy = all(checks.values())
+    # Whether the worker that answered has the model in memory (it loads it at start, in the
+    # background): informational, a worker serves while it loads.
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "unavailable", "checks": checks, "model_loaded": model_loaded()},
+        status=200 if healthy else 503,
     )

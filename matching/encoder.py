@@ -180,6 +180,11 @@ def get_encoder() -> Encoder:
     return encoder
 
 
+def model_loaded() -> bool:
+    """Whether this process holds an encoder (does not load one)."""
+    return bool(_encoders)
+
+
 def load_in_background() -> threading.Thread:
     """Load the model in a daemon thread (a web worker at start, ``MATCHING_LOAD_MODEL_AT_START``):
     the worker serves meanwhile, and a request that needs the model waits for the load instead of

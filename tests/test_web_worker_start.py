@@ -18,7 +18,10 @@ from matching import encoder
 loaders = [t for t in threading.enumerate() if t.name == "matchwork-model-load"]
 for thread in loaders:
     thread.join(120)
-print(json.dumps({"loaders": len(loaders), "loaded": sorted(encoder._encoders), "active": encoder.active_model().key}))
+from django.test import Client
+health = Client().get("/healthz", secure=True).json()
+print(json.dumps({"loaders": len(loaders), "loaded": sorted(encoder._encoders), "active": encoder.active_model().key,
+                  "health": health["model_loaded"]}))
 """
 
 
@@ -35,12 +38,14 @@ def test_a_web_worker_loads_the_model_at_start_without_a_request():
     result = start_worker("true")
     assert result["loaders"] == 1
     assert result["loaded"] == [result["active"]]
+    assert result["health"] is True  # /healthz says so
 
 
 def test_the_load_at_start_can_be_turned_off():
     result = start_worker("false")
     assert result["loaders"] == 0
     assert result["loaded"] == []
+    assert result["health"] is False
 
 
 def test_a_process_forked_while_the_model_loads_can_still_load_it():
