@@ -8,6 +8,7 @@ import platform
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,28 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def python_workload_ms(repeats: int = 7) -> float:
+    """Milliseconds, best of ``repeats``, for a fixed pure-Python workload of the kind a ranking
+    and a request do (tuples, dicts, strings, sorting, float arithmetic): CPython's speed on this
+    machine, which neither the numpy nor the HNSW calibration of bench/ranking.py measures. Compare
+    it between machines (docs/benchmarks.md)."""
+
+    def work() -> float:
+        rows = [(i * 7919 % 1000, f"s{i % 97}", i) for i in range(20_000)]
+        groups: dict[str, list[float]] = {}
+        for a, b, c in rows:
+            groups.setdefault(b, []).append(a * 0.5 + c / 3)
+        rows.sort()
+        return sum(max(v) for v in groups.values()) + rows[0][0]
+
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 2)
+
+
 def machine() -> dict:
     """What the figures were measured on."""
     cpu = ""
@@ -88,6 +111,7 @@ def machine() -> dict:
         "memory": mem,
         "python": platform.python_version(),
         "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "python_workload_ms": python_workload_ms(),
     }
     try:
         from django.db import connection
