@@ -1,5 +1,8 @@
 """Throttles are counted in Redis per user and per client IP; X-Forwarded-For is not trusted by default."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -62,3 +65,46 @@ def test_anonymous_reads_are_throttled_per_ip():
     with _rates(anon="2/min"):
         codes = [APIClient().get("/api/v1/gigs/", REMOTE_ADDR="10.1.1.1").status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+def test_a_burst_of_parallel_requests_gets_exactly_the_limit_through():
+    # DRF's own throttle reads a key's history and writes it back: parallel requests that read the
+    # same history all passed. The window is checked and updated in one step on the Redis server.
+    from types import SimpleNamespace
+
+    from config.api.throttling import TalentSearchThrottle
+
+    request = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=987654), META={"REMOTE_ADDR": "10.9.9.9"})
+    start = threading.Barrier(20)
+
+    def attempt(_: int) -> tuple[bool, float | None]:
+        throttle = TalentSearchThrottle()  # one per request, as DRF makes them
+        start.wait()
+        allowed = throttle.allow_request(request, None)
+        return allowed, throttle.wait()
+
+    with _rates(talent_search="5/min"), ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, range(20)))
+
+    assert sum(allowed for allowed, _ in outcomes) == 5
+    waits = [wait for allowed, wait in outcomes if not allowed]
+    assert len(waits) == 15 and all(0 < w <= 60 for w in waits)  # Retry-After: until the oldest leaves the window
+
+
+def test_the_window_slides():
+    from types import SimpleNamespace
+
+    from config.api.throttling import UserThrottle
+
+    request = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=424242), META={})
+    base = 1_000_000.0
+
+    def at(t: float) -> bool:
+        throttle = UserThrottle()
+        throttle.timer = lambda: t
+        return throttle.allow_request(request, None)
+
+    with _rates(user="2/min"):
+        assert [at(base), at(base + 30.0), at(base + 59.0)] == [True, True, False]
+        assert at(base + 60.5) is True  # the first left the window
+        assert at(base + 61.0) is False  # the second (at 30 s) has not
