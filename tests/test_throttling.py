@@ -108,3 +108,10 @@ def test_the_window_slides():
         assert [at(base), at(base + 30.0), at(base + 59.0)] == [True, True, False]
         assert at(base + 60.5) is True  # the first left the window
         assert at(base + 61.0) is False  # the second (at 30 s) has not
+
+
+def test_a_cache_that_is_not_redis_still_throttles():
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    alice = client_for(UserFactory())
+    with _rates(user="2/min"), override_settings(CACHES=caches):
+        assert [alice.get("/api/v1/me/").status_code for _ in range(3)] == [200, 200, 429]

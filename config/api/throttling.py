@@ -10,6 +10,7 @@ import os
 
 from django.conf import settings
 from django.core.cache import cache
+from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -64,9 +65,11 @@ class _RateThrottle(SimpleRateThrottle):
         self.now = self.timer()
         member = f"{self.now!r}-{os.urandom(6).hex()}"  # two requests in the same instant count twice
         try:
-            from django_redis import get_redis_connection
-
-            oldest = get_redis_connection("default").eval(
+            redis = get_redis_connection("default")
+        except NotImplementedError:  # a cache that is not Redis (CACHES overridden): DRF's way
+            return super().allow_request(request, view)
+        try:
+            oldest = redis.eval(
                 _SLIDING_WINDOW, 1, cache.make_key(self.key), self.now, self.duration, self.num_requests, member
             )
         except RedisError:
@@ -80,7 +83,7 @@ class _RateThrottle(SimpleRateThrottle):
 
     def wait(self) -> float | None:
         if self._oldest is None:
-            return None
+            return super().wait() if hasattr(self, "history") else None  # DRF's way: a cache that is not Redis
         return max(0.0, self._oldest + self.duration - self.now)
 
     def get_ident(self, request) -> str:
