@@ -84,7 +84,9 @@ class _RateThrottle(SimpleRateThrottle):
     def wait(self) -> float | None:
         if self._oldest is None:
             return super().wait() if hasattr(self, "history") else None  # DRF's way: a cache that is not Redis
-        return max(0.0, self._oldest + self.duration - self.now)
+        # The oldest request can be stamped after this one's ``now`` (another worker's clock, or a
+        # request that computed its time later but reached Redis first): never past the window.
+        return min(float(self.duration), max(0.0, self._oldest + self.duration - self.now))
 
     def get_ident(self, request) -> str:
         return client_ip(request)
