@@ -38,33 +38,36 @@ def _remember(key: str, vectors: dict[str, np.ndarray]) -> None:
             _cache[(key, name)] = vector
 
 
+def _lookup(names: set[str]) -> tuple[str, dict[str, np.ndarray], list[str]]:
+    """The active model's key, the vectors of these names that this process has or the worker
+    stored (the stored ones are cached now), and the names with neither."""
+    model = active_model()
+    known = {n: v for n in names if (v := _cache.get((model.key, n))) is not None}
+    missing = sorted(n for n in names if n not in known)
+    if missing:
+        stored = stored_skill_vectors(missing, model.version)
+        _remember(model.key, stored)
+        known.update(stored)
+    return model.key, known, [n for n in missing if n not in known]
+
+
 def skill_vectors(names: set[str]) -> dict[str, np.ndarray]:
     """Unit vectors of skill names for the active model: from this process's cache, else as the
     worker stored them, else encoded here (a name the taxonomy does not know, or one added since
     the worker last ran)."""
-    model = active_model()
-    key = model.key
-    missing = sorted(n for n in names if (key, n) not in _cache)
-    if missing:
-        found = stored_skill_vectors(missing, model.version)
-        rest = [n for n in missing if n not in found]
-        if rest:
-            found.update(zip(rest, get_encoder().encode_query(rest), strict=True))
-        _remember(key, found)
-    return {n: _cache[(key, n)] for n in names}
+    key, known, rest = _lookup(names)
+    if rest:
+        encoded = dict(zip(rest, get_encoder().encode_query(rest), strict=True))
+        _remember(key, encoded)
+        known.update(encoded)
+    return known
 
 
 def skill_names_to_encode(names: set[str]) -> list[str]:
     """The names among these that ``skill_vectors`` would encode: neither in this process's cache
     nor stored by the worker (the stored ones are cached now). A caller about to call the model
     anyway encodes them in the same call and hands them to ``remember_skill_vectors``."""
-    model = active_model()
-    missing = sorted(n for n in names if (model.key, n) not in _cache)
-    if not missing:
-        return []
-    found = stored_skill_vectors(missing, model.version)
-    _remember(model.key, found)
-    return [n for n in missing if n not in found]
+    return _lookup(names)[2]
 
 
 def remember_skill_vectors(vectors: dict[str, np.ndarray]) -> None:
