@@ -10,7 +10,7 @@ from django.core.management import call_command
 from marketplace.models import Skill
 from marketplace.services import skill_resolve
 from matching import tasks
-from matching.encoder import active_model
+from matching.encoder import active_model, query_bfloat16
 from matching.models import SkillTextEmbedding
 from matching.ranking import GigSpec, SkillNeedSpec, rank_freelancers, reset_caches
 from matching.ranking.skills import MAX_ALIASES, skill_vectors
@@ -153,6 +153,10 @@ def test_a_talent_search_encodes_its_texts_and_its_unknown_skill_names_in_one_ca
     vectors = skill_vectors({"tidying spreadsheets", "spreadsheet hygiene"})  # from the process's cache now
     assert len(calls) == 1
     np.testing.assert_array_equal(vectors["spreadsheet hygiene"], marker)
-    np.testing.assert_allclose(
-        vectors["tidying spreadsheets"], encode_query(encoder, ["tidying spreadsheets"])[0], rtol=0, atol=2e-6
-    )
+    # The model's vector of the name, to the precision of query encoding: bit for bit in float32
+    # only up to the batch's padding, and within 1e-4 in cosine where queries are encoded in
+    # bfloat16 (``query_bfloat16``; a batch of other texts changes the bfloat16 rounding).
+    alone = encoder.encode(["tidying spreadsheets"])[0]
+    assert float(vectors["tidying spreadsheets"] @ alone) > 1 - 1e-4
+    if not query_bfloat16():
+        np.testing.assert_allclose(vectors["tidying spreadsheets"], alone, rtol=0, atol=2e-6)
