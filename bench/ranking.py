@@ -135,19 +135,14 @@ class Stages:
         from matching.ranking import service
 
         names = [
-            "lexical_candidates",
-            "dense_candidates",
-            "exact_dense_candidates",
+            "lexical_query",
             "few_eligible",
-            "skill_candidates",
             "query_vectors",
-            "load_facts",
-            "load_vectors",
-            "semantic_similarities",
+            "dense_retrieval",
+            "lexical_and_taxonomy_retrieval",
             "attach_skill_relations",
             "marketplace_mean_rating",
             "score_candidate",
-            "best_of",
         ]
         originals = {n: getattr(service, n) for n in names}
 
@@ -158,10 +153,11 @@ class Stages:
                 # Steps run in the ranking pool's threads too (matching/ranking/parallel.py).
                 with self.lock:
                     self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - t
-                    if name == "load_facts":
-                        self.candidates = set(args[0])
-                    elif name in ("best_of", "exact_dense_candidates"):  # the dense retriever's result
+                    # The two retrievals' candidates are the ranking's candidate set.
+                    if name == "dense_retrieval":
                         self.dense = set(result)
+                    if name in ("dense_retrieval", "lexical_and_taxonomy_retrieval"):
+                        self.candidates |= set(result)
                 return result
 
             return timed

@@ -12,6 +12,8 @@ import math
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +33,14 @@ FIELD_WEIGHTS = {"A": 2.0, "B": 1.5, "C": 1.0, "D": 1.0}
 
 
 _LANGUAGES_CLAUSE = "{p}.languages && %s::varchar[]"
+
+
+@dataclass(frozen=True)
+class Sql:
+    """A statement, or a part of one, with its parameters in the order of its placeholders."""
+
+    text: str
+    params: list
 
 
 @dataclass(frozen=True)
@@ -116,8 +126,9 @@ def _per_language(where: Eligibility) -> list[Eligibility]:
     return [where.for_language(code) for code in dict.fromkeys(where.languages)]
 
 
-def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> dict[int, float]:
-    """Nearest profiles to any of the query vectors (HNSW, cosine), with their best similarity.
+def dense_sql(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> Sql:
+    """Rows ``(profile_id, sim)``: the ``limit`` profiles nearest to any of the query vectors (HNSW,
+    cosine), by their best similarity, best first. Run with the dense settings (``dense_cursor``).
 
     Iterative index scans keep scanning the HNSW graph until ``limit`` rows pass the filters, so
     strict filters do not starve the result. The filters read the profile's fields copied on each
@@ -143,32 +154,50 @@ def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility
     for vector in vectors:
         literal = vector_literal(vector)
         # ``limit`` rows per vector. Both views of a profile sit in the index, so a search's rows
-        # can hold fewer than ``limit`` profiles; merged (``best_of``), the searches of all the
-        # query vectors still hold the exact top ``limit // 2`` by best similarity over every view
-        # pair (a row above a profile's best belongs to a profile better than it, at most two rows
-        # each) and, in practice, most of the rest. Reading twice as many rows to make the whole
-        # pool exact cost 2-5 ms per ranking at 100k profiles, for the same recall@20 there
-        # (docs/benchmarks.md): the walk's length grows with the rows wanted. At 1M the fewer
-        # rows cost recall, which the longer HNSW list there gives back (``hnsw_ef_search``).
+        # can hold fewer than ``limit`` profiles; merged by best similarity (as ``best_of``), the
+        # searches of all the query vectors still hold the exact top ``limit // 2`` by best
+        # similarity over every view pair (a row above a profile's best belongs to a profile
+        # better than it, at most two rows each) and, in practice, most of the rest. Reading twice
+        # as many rows to make the whole pool exact cost 2-5 ms per ranking at 100k profiles, for
+        # the same recall@20 there (docs/benchmarks.md): the walk's length grows with the rows
+        # wanted. At 1M the fewer rows cost recall, which the longer HNSW list there gives back
+        # (``hnsw_ef_search``).
         for one in wheres:
             params += [literal, model_version, *one.params, literal, limit]
+    searches = " UNION ALL ".join([branch] * len(vectors))
+    return Sql(
+        f"SELECT d.profile_id, max(d.sim) AS sim FROM ({searches}) d "  # noqa: S608 - fixed fragments
+        "GROUP BY d.profile_id ORDER BY sim DESC, d.profile_id LIMIT %s",
+        [*params, limit],
+    )
+
+
+@contextmanager
+def dense_cursor(limit: int) -> Iterator:
+    """A cursor with the HNSW search settings for searches of ``limit`` rows (``_DENSE_SETTINGS_SQL``).
+
+    A pool connection runs ranking queries only, so the settings stay on its session, which saves
+    three round trips (BEGIN, SET, COMMIT) per search; elsewhere they hold for one transaction.
+    """
     ef_search = str(hnsw_ef_search(settings.MATCHING_HNSW_EF_SEARCH, limit))
-    sql = " UNION ALL ".join([branch] * len(vectors))
     if in_pool():
-        # A pool connection runs ranking queries only: the settings stay on its session, which
-        # saves three round trips (BEGIN, SET, COMMIT) per search.
         with connection.cursor() as cursor:
             if _dense_session.get(connection.connection) != ef_search:
                 cursor.execute(_DENSE_SETTINGS_SQL, [False, ef_search, False, False])
                 _dense_session[connection.connection] = ef_search
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+            yield cursor
     else:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_DENSE_SETTINGS_SQL, [True, ef_search, True, True])  # SET LOCAL
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    return best_of([{profile_id: float(sim)} for profile_id, sim in rows], limit)
+            yield cursor
+
+
+def dense_candidates(vectors: np.ndarray, model_version: str, where: Eligibility, limit: int) -> dict[int, float]:
+    """Nearest profiles to any of the query vectors (``dense_sql``), with their best similarity."""
+    statement = dense_sql(vectors, model_version, where, limit)
+    with dense_cursor(limit) as cursor:
+        cursor.execute(statement.text, statement.params)
+        return {profile_id: float(sim) for profile_id, sim in cursor.fetchall()}
 
 
 def profile_count() -> float | None:
@@ -273,26 +302,33 @@ def _eligible_estimate(cursor, sql: str, params: list) -> float:
     return rows
 
 
+def exact_dense_sql(vectors: np.ndarray, model_version: str, profile_ids: list[int], limit: int) -> Sql:
+    """Rows ``(profile_id, sim)``: the ``limit`` profiles among ``profile_ids`` nearest to any of
+    the query vectors, by their best similarity over every stored view, best first: an exact
+    search, no index (see ``few_eligible``)."""
+    sims = ", ".join(["1 - (e.embedding <=> %s::vector)"] * len(vectors))
+    return Sql(
+        f"""
+        SELECT e.profile_id, max(GREATEST({sims})) AS sim
+        FROM matching_freelancerembedding e
+        WHERE e.profile_id = ANY(%s::bigint[]) AND e.model_version = %s
+        GROUP BY e.profile_id
+        ORDER BY sim DESC, e.profile_id
+        LIMIT %s
+        """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+        [*(vector_literal(v) for v in vectors), list(profile_ids), model_version, limit],
+    )
+
+
 def exact_dense_candidates(
     vectors: np.ndarray, model_version: str, profile_ids: list[int], limit: int
 ) -> dict[int, float]:
-    """The ``limit`` profiles among ``profile_ids`` nearest to any of the query vectors, by their
-    best similarity over every stored view: an exact search, no index (see ``few_eligible``)."""
+    """``exact_dense_sql``, run: the nearest of these profiles with their best similarity."""
     if not profile_ids:
         return {}
-    sims = ", ".join(["1 - (e.embedding <=> %s::vector)"] * len(vectors))
+    statement = exact_dense_sql(vectors, model_version, profile_ids, limit)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT e.profile_id, max(GREATEST({sims})) AS sim
-            FROM matching_freelancerembedding e
-            WHERE e.profile_id = ANY(%s::bigint[]) AND e.model_version = %s
-            GROUP BY e.profile_id
-            ORDER BY sim DESC, e.profile_id
-            LIMIT %s
-            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [*(vector_literal(v) for v in vectors), profile_ids, model_version, limit],
-        )
+        cursor.execute(statement.text, statement.params)
         return {profile_id: float(sim) for profile_id, sim in cursor.fetchall()}
 
 
@@ -511,8 +547,9 @@ def lexical_scores_of_profile(query_texts: list[str], profile_id: int) -> list[f
     return scores
 
 
-def lexical_candidates(query: LexicalQuery | None, where: Eligibility, limit: int) -> dict[int, float]:
-    """Eligible profiles sharing the query's words, best BM25 first (``lexical_scores`` scores them).
+def lexical_sql(query: LexicalQuery, where: Eligibility, limit: int) -> Sql:
+    """Rows ``(profile_id, score)``: eligible profiles sharing the query's words, best BM25 first
+    (``lexical_scores`` scores them exactly).
 
     The query's lexemes are OR-ed; each term's contribution saturates (k1), so repeating a
     buzzword does not buy rank; a term repeated in the gig's title, skills and description weighs
@@ -526,48 +563,62 @@ def lexical_candidates(query: LexicalQuery | None, where: Eligibility, limit: in
     checks best first and only until ``limit`` pass: checking all of them (about a thousand, two
     index lookups each) was most of this query's time.
     """
-    if query is None:
-        return {}
     weight = dict(zip(query.terms, query.weights, strict=True))
     take = postings_per_term(weight, query.df)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH q AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, k)),
-            found AS MATERIALIZED (
-                SELECT h.profile_id, sum({_BM25_SQL.format(t="h")}) AS score
-                FROM q CROSS JOIN LATERAL (
-                    SELECT t.profile_id, t.tf, t.length FROM matching_freelancerterm t
-                    WHERE t.term = q.term ORDER BY t.impact DESC LIMIT q.k
-                ) h
-                GROUP BY h.profile_id
-                ORDER BY score DESC, h.profile_id
-            )
-            SELECT f.profile_id, f.score FROM found f
-            WHERE EXISTS (SELECT 1 FROM {_FROM} WHERE p.id = f.profile_id AND {where.sql})
-            ORDER BY f.score DESC, f.profile_id
-            LIMIT %s
-            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [query.terms, query.weights, [take[t] for t in query.terms], *query.bm25_params, *where.params, limit],
+    return Sql(
+        f"""
+        WITH q AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, k)),
+        found AS MATERIALIZED (
+            SELECT h.profile_id, sum({_BM25_SQL.format(t="h")}) AS score
+            FROM q CROSS JOIN LATERAL (
+                SELECT t.profile_id, t.tf, t.length FROM matching_freelancerterm t
+                WHERE t.term = q.term ORDER BY t.impact DESC LIMIT q.k
+            ) h
+            GROUP BY h.profile_id
+            ORDER BY score DESC, h.profile_id
         )
+        SELECT f.profile_id, f.score FROM found f
+        WHERE EXISTS (SELECT 1 FROM {_FROM} WHERE p.id = f.profile_id AND {where.sql})
+        ORDER BY f.score DESC, f.profile_id
+        LIMIT %s
+        """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+        [query.terms, query.weights, [take[t] for t in query.terms], *query.bm25_params, *where.params, limit],
+    )
+
+
+def lexical_candidates(query: LexicalQuery | None, where: Eligibility, limit: int) -> dict[int, float]:
+    """``lexical_sql``, run: eligible profiles sharing the query's words, with that BM25."""
+    if query is None:
+        return {}
+    statement = lexical_sql(query, where, limit)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.text, statement.params)
         return {pid: float(score) for pid, score in cursor.fetchall()}
+
+
+def exact_bm25_sql(query: LexicalQuery, profile: str) -> Sql:
+    """A scalar subquery: the exact BM25 over every query term of the profile whose id is the SQL
+    expression ``profile`` (NULL when it shares no word with the query). One index range of the
+    profile's postings (the primary key, profile then term)."""
+    return Sql(
+        f"""(SELECT sum({_BM25_SQL.format(t="t")})
+             FROM unnest(%s::text[], %s::float8[]) AS q(term, w)
+             JOIN matching_freelancerterm t ON t.profile_id = {profile} AND t.term = q.term)""",  # noqa: S608
+        [*query.bm25_params, query.terms, query.weights],
+    )
 
 
 def lexical_scores(query: LexicalQuery | None, profile_ids: list[int]) -> dict[int, float]:
     """Exact BM25 of these profiles (profiles sharing no word with the query are left out)."""
     if query is None or not profile_ids:
         return {}
+    bm25 = exact_bm25_sql(query, "x.id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            SELECT t.profile_id, sum({_BM25_SQL.format(t="t")})
-            FROM unnest(%s::text[], %s::float8[]) AS q(term, w)
-            JOIN matching_freelancerterm t ON t.term = q.term AND t.profile_id = ANY(%s)
-            GROUP BY t.profile_id
-            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-            [*query.bm25_params, query.terms, query.weights, list(profile_ids)],
+            f"SELECT x.id, {bm25.text} FROM unnest(%s::bigint[]) AS x(id)",  # noqa: S608 - fixed fragments
+            [*bm25.params, list(profile_ids)],
         )
-        return {pid: float(score) for pid, score in cursor.fetchall()}
+        return {pid: float(score) for pid, score in cursor.fetchall() if score is not None}
 
 
 # Claims read per needed skill, strongest first (level, then the newest profile).
@@ -577,10 +628,9 @@ CLAIMS_PER_SKILL = 100
 _LEVEL_RANK_SQL = level_rank_sql("fs")
 
 
-def skill_candidates(
-    skill_ids: list[int], where: Eligibility, limit: int, among: list[int] | None = None
-) -> dict[int, int]:
-    """Profiles claiming the needed skills (taxonomy overlap), most overlapping first.
+def skill_sql(skill_ids: list[int], where: Eligibility, limit: int, among: list[int] | None = None) -> Sql:
+    """Rows ``(profile_id, overlap)``: profiles claiming the needed skills (taxonomy overlap), most
+    overlapping first.
 
     Reads the ``CLAIMS_PER_SKILL`` strongest eligible claims of each needed skill; a profile's
     overlap is the number of needed skills among whose strongest claims it is (every needed
@@ -590,26 +640,22 @@ def skill_candidates(
     filters on the profile fields copied on each claim (``FreelancerSkill``): on strict filters it
     reads thousands of claims, and looking up each claimant's profile was most of its time.
     """
-    if not skill_ids:
-        return {}
     if among is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT h.profile_id, count(*) AS overlap
-                FROM (
-                    SELECT fs.profile_id, row_number() OVER (
-                        PARTITION BY fs.skill_id ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
-                    ) AS strength
-                    FROM marketplace_freelancerskill fs
-                    WHERE fs.skill_id = ANY(%s::bigint[]) AND fs.profile_id = ANY(%s::bigint[])
-                ) h
-                WHERE h.strength <= %s
-                GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
-                """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-                [sorted(set(skill_ids)), among, CLAIMS_PER_SKILL, limit],
-            )
-            return dict(cursor.fetchall())
+        return Sql(
+            f"""
+            SELECT h.profile_id, count(*) AS overlap
+            FROM (
+                SELECT fs.profile_id, row_number() OVER (
+                    PARTITION BY fs.skill_id ORDER BY {_LEVEL_RANK_SQL} DESC, fs.profile_id DESC
+                ) AS strength
+                FROM marketplace_freelancerskill fs
+                WHERE fs.skill_id = ANY(%s::bigint[]) AND fs.profile_id = ANY(%s::bigint[])
+            ) h
+            WHERE h.strength <= %s
+            GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
+            """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+            [sorted(set(skill_ids)), list(among), CLAIMS_PER_SKILL, limit],
+        )
     # Each language's own index when the gig's languages all have a graph (graphs.py): a skill's
     # strongest claims of that language's speakers, the languages' lists merged strongest first.
     wheres = _per_language(where)
@@ -625,17 +671,27 @@ def skill_candidates(
     params: list = []
     for one in wheres:
         params += [*one.params, CLAIMS_PER_SKILL]
+    return Sql(
+        f"""
+        SELECT h.profile_id, count(*) AS overlap
+        FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
+            SELECT w.profile_id FROM ({walks}) w
+            ORDER BY w.strength DESC, w.profile_id DESC
+            LIMIT %s
+        ) h
+        GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
+        """,  # noqa: S608 - fixed SQL fragments and checked language codes (language_clause); values are parameters
+        [list(dict.fromkeys(skill_ids)), *params, CLAIMS_PER_SKILL, limit],
+    )
+
+
+def skill_candidates(
+    skill_ids: list[int], where: Eligibility, limit: int, among: list[int] | None = None
+) -> dict[int, int]:
+    """``skill_sql``, run: profiles claiming the needed skills, with their overlap."""
+    if not skill_ids:
+        return {}
+    statement = skill_sql(skill_ids, where, limit, among)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT h.profile_id, count(*) AS overlap
-            FROM unnest(%s::bigint[]) AS s(skill_id) CROSS JOIN LATERAL (
-                SELECT w.profile_id FROM ({walks}) w
-                ORDER BY w.strength DESC, w.profile_id DESC
-                LIMIT %s
-            ) h
-            GROUP BY h.profile_id ORDER BY overlap DESC, h.profile_id DESC LIMIT %s
-            """,  # noqa: S608 - fixed SQL fragments and checked language codes (language_clause); values are parameters
-            [list(dict.fromkeys(skill_ids)), *params, CLAIMS_PER_SKILL, limit],
-        )
+        cursor.execute(statement.text, statement.params)
         return dict(cursor.fetchall())

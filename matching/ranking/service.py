@@ -17,24 +17,26 @@ from marketplace.models import FreelancerProfile
 from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import (
+    Eligibility,
     LexicalQuery,
-    best_of,
-    dense_candidates,
+    Sql,
+    dense_cursor,
+    dense_sql,
     eligibility_sql,
-    exact_dense_candidates,
+    exact_dense_sql,
     exact_search_limit,
     few_eligible,
-    lexical_candidates,
     lexical_query,
-    lexical_scores,
     lexical_scores_of_profile,
+    lexical_sql,
     profile_count,
-    skill_candidates,
+    skill_sql,
     vector_literal,
 )
+from .facts import described, facts_from_rows, load_facts, view_blend
 from .parallel import side_by_side
-from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, ClaimFacts, Scored, score_candidate
-from .skills import remember_skill_vectors, skill_catalogue, skill_names_to_encode, skill_similarities
+from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, Scored, score_candidate
+from .skills import remember_skill_vectors, skill_names_to_encode, skill_similarities
 from .spec import GigSpec
 
 log = logging.getLogger("matchwork.matching.ranking")
@@ -116,66 +118,13 @@ def query_vectors_many(specs: list[GigSpec]) -> list[np.ndarray]:
 
 
 def semantic_similarity(query: np.ndarray, profile_vectors: dict[str, np.ndarray]) -> float:
-    """Blend of view-pair cosines: text vs text, skills vs skills, and the best cross pair."""
-    if not profile_vectors:
-        return 0.0
+    """Blend of view-pair cosines (``facts.view_blend``) of a profile's stored vectors."""
     full = profile_vectors.get(EmbeddingView.FULL)
     skills = profile_vectors.get(EmbeddingView.SKILLS)
-    sims = []
-    if full is not None:
-        sims.append(float(query[0] @ full))
-    if skills is not None:
-        sims.append(float(query[1] @ skills))
-    cross = [float(query[0] @ skills)] if skills is not None else []
-    if full is not None:
-        cross.append(float(query[1] @ full))
-    return 0.5 * (sum(sims) / len(sims)) + 0.5 * max(sims + cross)
-
-
-def load_facts(profile_ids: list[int], model_version: str) -> dict[int, CandidateFacts]:
-    """What scoring reads about each candidate, with its claimed skills, in one query."""
-    # Plain rows, not model instances: this runs for every candidate of every ranking. The
-    # claims' skill names come from the process's catalogue (skills.py), not from a join.
-    facts: dict[int, CandidateFacts] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT p.id, p.display_name, p.headline, p.hourly_rate, p.available_hours_per_week, p.timezone,
-                   p.languages, p.rating_avg, p.rating_count, p.completed_jobs, c.skill_ids, c.levels, c.years
-            FROM marketplace_freelancerprofile p LEFT JOIN LATERAL (
-                SELECT array_agg(fs.skill_id) AS skill_ids, array_agg(fs.level) AS levels, array_agg(fs.years) AS years
-                FROM marketplace_freelancerskill fs WHERE fs.profile_id = p.id
-            ) c ON true
-            WHERE p.id = ANY(%s)
-            """,
-            [list(profile_ids)],
-        )
-        rows = cursor.fetchall()
-    catalogue = skill_catalogue({sid for row in rows for sid in row[10] or ()})
-    for pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs, *claims in rows:
-        f = CandidateFacts(
-            profile_id=pid,
-            display_name=name,
-            headline=headline,
-            hourly_rate=float(rate),
-            available_hours_per_week=hours,
-            timezone=tz,
-            languages=list(languages),
-            rating_avg=float(rating) if rating is not None else None,
-            rating_count=rating_count,
-            completed_jobs=jobs,
-        )
-        skill_ids, levels, years = (c or [] for c in claims)
-        # In the order of the skills' names, as explanations list them.
-        known = sorted(
-            (catalogue[sid][0], sid, level, yrs)
-            for sid, level, yrs in zip(skill_ids, levels, years, strict=True)
-            if sid in catalogue
-        )
-        for skill_name, skill_id, level, yrs in known:
-            f.claims[skill_id] = ClaimFacts(skill_id=skill_id, name=skill_name, level=level, years=yrs)
-        facts[pid] = f
-    return facts
+    return view_blend(
+        (float(query[0] @ full), float(query[1] @ full)) if full is not None else None,
+        (float(query[0] @ skills), float(query[1] @ skills)) if skills is not None else None,
+    )
 
 
 def load_vectors(profile_ids: list[int], model_version: str) -> dict[int, dict[str, np.ndarray]]:
@@ -183,39 +132,6 @@ def load_vectors(profile_ids: list[int], model_version: str) -> dict[int, dict[s
     rows = FreelancerEmbedding.objects.filter(profile_id__in=profile_ids, model_version=model_version)
     for e in rows.only("profile_id", "view", "embedding"):
         out.setdefault(e.profile_id, {})[e.view] = np.asarray(e.embedding, dtype=np.float32)
-    return out
-
-
-def semantic_similarities(query: np.ndarray, profile_ids: list[int], model_version: str) -> dict[int, float]:
-    """``semantic_similarity`` of each profile, with the dot products computed in PostgreSQL.
-
-    Only two floats per stored vector cross the wire instead of 384 parsed from text; pgvector's
-    inner product over unit vectors is the same cosine as numpy's.
-    """
-    full_view, skills_view = str(EmbeddingView.FULL), str(EmbeddingView.SKILLS)
-    literals = [vector_literal(q) for q in query[:2]]
-    pairs: dict[int, dict[str, tuple[float, float]]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT profile_id, view, -(embedding <#> %s::vector), -(embedding <#> %s::vector)
-            FROM matching_freelancerembedding WHERE profile_id = ANY(%s) AND model_version = %s
-            """,
-            [literals[0], literals[1], list(profile_ids), model_version],
-        )
-        for pid, view, with_full, with_skills in cursor.fetchall():
-            pairs.setdefault(pid, {})[view] = (float(with_full), float(with_skills))
-    out: dict[int, float] = {}
-    for pid, views in pairs.items():
-        full, skills = views.get(full_view), views.get(skills_view)
-        sims, cross = [], []
-        if full is not None:
-            sims.append(full[0])  # gig full . profile full
-            cross.append(full[1])  # gig skills . profile full
-        if skills is not None:
-            sims.append(skills[1])  # gig skills . profile skills
-            cross.insert(0, skills[0])  # gig full . profile skills
-        out[pid] = 0.5 * (sum(sims) / len(sims)) + 0.5 * max(sims + cross) if sims else 0.0
     return out
 
 
@@ -304,6 +220,63 @@ def _minmax(values: dict[int, float]) -> dict[int, float]:
     return {k: (v - lo) / (hi - lo) for k, v in values.items()}
 
 
+def dense_retrieval(
+    query: np.ndarray,
+    words: LexicalQuery | None,
+    where: Eligibility,
+    pool: int,
+    few: list[int] | None,
+    model_version: str,
+) -> dict[int, CandidateFacts]:
+    """The dense retriever's candidates, described (facts.py), in one statement: the ``pool``
+    profiles nearest to either gig view by their best view pair, by HNSW (``dense_sql``: one
+    search per gig view, merged), or exactly among ``few`` eligible profiles."""
+    if few is not None:
+        if not few:
+            return {}
+        statement = described(
+            exact_dense_sql(query, model_version, few, pool), query=query, words=words, model_version=model_version
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement.text, statement.params)
+            return facts_from_rows(cursor.fetchall())
+    found = dense_sql(query, model_version, where, pool)
+    statement = described(found, query=query, words=words, model_version=model_version)
+    with dense_cursor(pool) as cursor:
+        cursor.execute(statement.text, statement.params)
+        rows = cursor.fetchall()
+    return facts_from_rows(rows)
+
+
+def lexical_and_taxonomy_retrieval(
+    words: LexicalQuery | None,
+    needed: list[int],
+    where: Eligibility,
+    pools: tuple[int, int],
+    few: list[int] | None,
+    query: np.ndarray | None,
+    model_version: str,
+) -> dict[int, CandidateFacts]:
+    """The BM25 retriever's candidates (``lexical_sql``, ``pools[0]`` profiles) and the taxonomy
+    retriever's (``skill_sql``, ``pools[1]``; among ``few`` when they are few), described
+    (facts.py), in one statement."""
+    parts = []
+    if words is not None:
+        parts.append(lexical_sql(words, where, pools[0]))
+    if needed:
+        parts.append(skill_sql(needed, where, pools[1], few))
+    if not parts:
+        return {}
+    found = Sql(
+        " UNION ".join(f"SELECT r{i}.profile_id FROM ({part.text}) r{i}" for i, part in enumerate(parts)),  # noqa: S608
+        [param for part in parts for param in part.params],
+    )
+    statement = described(found, query=query, words=words, model_version=model_version)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.text, statement.params)
+        return facts_from_rows(cursor.fetchall())
+
+
 def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20) -> list[RankedCandidate]:
     """Rank eligible freelancers for a gig (or an ad-hoc spec), best first, with explanations."""
     if strategy not in STRATEGIES:
@@ -316,6 +289,8 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
     query = query_vectors(spec) if strategy in ("dense", "hybrid") else None
     dense_pool = max(DENSE_POOL, DENSE_POOL_FACTOR * limit)
     needed = [n.skill_id for n in spec.needs if n.skill_id] if strategy == "hybrid" else []
+    # The gig's words first: both statements below score their candidates' BM25 with them.
+    words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
 
     # Few eligible profiles: the dense and taxonomy retrievers search exactly among them.
     few = (
@@ -323,47 +298,26 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         if query is not None or needed
         else None
     )
-
-    def words_and_lexical() -> tuple[LexicalQuery | None, dict[int, float], dict[int, int]]:
-        words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
-        lexical = lexical_candidates(words, where, max(LEXICAL_POOL, POOL_FACTOR * limit)) if words else {}
-        overlap = skill_candidates(needed, where, max(SKILL_POOL, POOL_FACTOR * limit), few) if needed else {}
-        return words, lexical, overlap
-
-    # The retrievers run side by side: BM25 and taxonomy here, one HNSW search per gig view in
-    # the pool (parallel.py). Each view's nearest ``dense_pool`` profiles are merged by best
-    # similarity, which is the top ``dense_pool`` of both views searched together.
-    if query is None:
-        dense_calls = []
-    elif few is not None:
-        dense_calls = [(exact_dense_candidates, (query, model.version, few, dense_pool))]
-    else:
-        dense_calls = [(dense_candidates, (q[None], model.version, where, dense_pool)) for q in query]
-    (words, lexical, overlap), *per_view = side_by_side((words_and_lexical, ()), *dense_calls)
-    dense = best_of(per_view, dense_pool)
-
-    candidate_ids = sorted(set(lexical) | set(dense) | set(overlap))
-    if not candidate_ids:
+    # Two statements side by side (parallel.py), each a retriever's search with its candidates'
+    # facts, claims, cosines and BM25 (facts.py): the lexical and taxonomy retrievers here, the
+    # dense one (an HNSW search per gig view, or the exact search among few profiles) in the pool.
+    calls = []
+    if words is not None or needed:
+        pools = (max(LEXICAL_POOL, POOL_FACTOR * limit), max(SKILL_POOL, POOL_FACTOR * limit))
+        calls.append((lexical_and_taxonomy_retrieval, (words, needed, where, pools, few, query, model.version)))
+    if query is not None:
+        calls.append((dense_retrieval, (query, words, where, dense_pool, few, model.version)))
+    facts: dict[int, CandidateFacts] = {}
+    for found in side_by_side(*calls):
+        facts.update(found)
+    if not facts:
         return []
-
-    def facts_and_relations() -> dict[int, CandidateFacts]:
-        facts = load_facts(candidate_ids, model.version)
-        if strategy == "hybrid":
-            attach_skill_relations(spec, facts)
-        return facts
-
-    # The candidates' facts here; their cosines and their exact BM25 (of every candidate,
-    # including the ones the other retrievers found) in the pool, all at the same time.
-    facts, similarities, lexical = side_by_side(
-        (facts_and_relations, ()),
-        (semantic_similarities, (query, candidate_ids, model.version)) if query is not None else (dict, ()),
-        (lexical_scores, (words, candidate_ids)),
-    )
-    for pid, f in facts.items():
-        f.semantic = similarities.get(pid, 0.0)
-        f.lexical = lexical.get(pid, 0.0)
+    candidate_ids = sorted(facts)
+    if strategy == "hybrid":
+        attach_skill_relations(spec, facts)
     prior = marketplace_mean_rating() if strategy == "hybrid" else DEFAULT_PRIOR_RATING
-    lex_norm = {pid: f.lexical / max(lexical.values()) if lexical else 0.0 for pid, f in facts.items()}
+    best_lexical = max(f.lexical for f in facts.values())
+    lex_norm = {pid: f.lexical / best_lexical if best_lexical > 0 else 0.0 for pid, f in facts.items()}
     sem_norm = _minmax({pid: f.semantic for pid, f in facts.items()}) if query is not None else {}
 
     def score(pid: int, explain: bool) -> Scored:

@@ -3,7 +3,7 @@
 
 from marketplace.models import Skill
 from matching.ranking import skills
-from matching.ranking.service import load_facts
+from matching.ranking.facts import load_facts
 from matching.ranking.skills import skill_texts
 
 

@@ -1,0 +1,131 @@
+"""What a ranking reads about its candidates, in the same statement as the retriever that finds them.
+
+A retriever's statement (``candidates.dense_sql``, ``lexical_sql``, ``skill_sql``) names profile
+ids; ``described`` wraps it so that the same statement returns, for each profile it finds, the
+facts scoring reads (rate, hours, timezone, languages, reputation), its skill claims, the cosines
+of its stored views with the gig's two views and its exact BM25 for the gig's words. A ranking so
+costs two statements, run side by side (the dense retriever's, and the lexical and taxonomy
+retrievers' together), instead of one per retriever and then three more for the candidates' facts,
+cosines and BM25: each of those round trips cost planning, parsing, the candidate ids written into
+the SQL again and a wake-up of the waiting thread (docs/benchmarks.md, tenth pass).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import connection
+
+from ..models import EmbeddingView
+from .candidates import _FROM, LexicalQuery, Sql, exact_bm25_sql, vector_literal
+from .scoring import CandidateFacts, ClaimFacts
+from .skills import skill_catalogue
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+_FULL, _SKILLS = str(EmbeddingView.FULL), str(EmbeddingView.SKILLS)
+
+
+def described(
+    found: Sql, *, query: np.ndarray | None = None, words: LexicalQuery | None = None, model_version: str = ""
+) -> Sql:
+    """``found`` (a statement whose rows start with a profile id) with, for each profile it names
+    once, the columns ``facts_from_rows`` reads.
+
+    With ``query`` (the gig's two view vectors) each row carries the cosine of each of the
+    profile's stored views (of ``model_version``) with both gig views; with ``words`` the exact
+    BM25 (``exact_bm25_sql``). The profiles are looked up by primary key from the ids ``found``
+    names (an array of them, so the planner keeps to the index whatever it guesses of their number).
+    Rate and rating come as floats: scoring reads floats, and a ``Decimal`` per value cost more.
+    """
+    params = list(found.params)
+    bm25 = "NULL::float8"
+    if words is not None:
+        exact = exact_bm25_sql(words, "p.id")
+        bm25 = exact.text
+        params += exact.params
+    if query is not None:
+        cosines = """LEFT JOIN LATERAL (
+            SELECT array_agg(e.view::text) AS views, array_agg(-(e.embedding <#> %s::vector)) AS with_full,
+                   array_agg(-(e.embedding <#> %s::vector)) AS with_skills
+            FROM matching_freelancerembedding e WHERE e.profile_id = p.id AND e.model_version = %s
+        ) v ON true"""
+        params += [vector_literal(query[0]), vector_literal(query[1]), model_version]
+        views = "v.views, v.with_full, v.with_skills"
+    else:
+        cosines, views = "", "NULL::text[], NULL::float8[], NULL::float8[]"
+    return Sql(
+        f"""
+        WITH candidate AS MATERIALIZED ({found.text})
+        SELECT p.id, p.display_name, p.headline, p.hourly_rate::float8, p.available_hours_per_week, p.timezone,
+               p.languages, p.rating_avg::float8, p.rating_count, p.completed_jobs, c.skill_ids, c.levels, c.years,
+               {views}, {bm25}
+        FROM {_FROM} LEFT JOIN LATERAL (
+            SELECT array_agg(fs.skill_id) AS skill_ids, array_agg(fs.level) AS levels, array_agg(fs.years) AS years
+            FROM marketplace_freelancerskill fs WHERE fs.profile_id = p.id
+        ) c ON true
+        {cosines}
+        WHERE p.id = ANY(ARRAY(SELECT candidate.profile_id FROM candidate))
+        """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
+        params,
+    )
+
+
+def view_blend(full: tuple[float, float] | None, skills: tuple[float, float] | None) -> float:
+    """The semantic similarity of a profile from its views' cosines with the gig's two views
+    (``(with the gig's full view, with its skills view)`` for each stored profile view): half the
+    mean of the like pairs (full with full, skills with skills), half the best of all four pairs."""
+    sims, cross = [], []
+    if full is not None:
+        sims.append(full[0])  # gig full . profile full
+        cross.append(full[1])  # gig skills . profile full
+    if skills is not None:
+        sims.append(skills[1])  # gig skills . profile skills
+        cross.insert(0, skills[0])  # gig full . profile skills
+    return 0.5 * (sum(sims) / len(sims)) + 0.5 * max(sims + cross) if sims else 0.0
+
+
+def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
+    """The candidates of ``described`` rows, with their claims (named from the process's skill
+    catalogue, in the order of the names, as explanations list them), their semantic similarity
+    (``view_blend``; 0 without cosines) and their BM25 (0 without one)."""
+    catalogue = skill_catalogue({sid for row in rows for sid in row[10] or ()})
+    facts: dict[int, CandidateFacts] = {}
+    for row in rows:
+        pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs = row[:10]
+        skill_ids, levels, years = (c or [] for c in row[10:13])
+        views, with_full, with_skills, bm25 = row[13:17]
+        f = CandidateFacts(
+            profile_id=pid,
+            display_name=name,
+            headline=headline,
+            hourly_rate=float(rate),
+            available_hours_per_week=hours,
+            timezone=tz,
+            languages=list(languages),
+            rating_avg=float(rating) if rating is not None else None,
+            rating_count=rating_count,
+            completed_jobs=jobs,
+            lexical=float(bm25) if bm25 is not None else 0.0,
+        )
+        known = sorted(
+            (catalogue[sid][0], sid, level, yrs)
+            for sid, level, yrs in zip(skill_ids, levels, years, strict=True)
+            if sid in catalogue
+        )
+        for skill_name, skill_id, level, yrs in known:
+            f.claims[skill_id] = ClaimFacts(skill_id=skill_id, name=skill_name, level=level, years=yrs)
+        if views:
+            pairs = {view: (a, b) for view, a, b in zip(views, with_full, with_skills, strict=True)}
+            f.semantic = view_blend(pairs.get(_FULL), pairs.get(_SKILLS))
+        facts[pid] = f
+    return facts
+
+
+def load_facts(profile_ids: list[int], model_version: str = "") -> dict[int, CandidateFacts]:
+    """The facts and claims of these profiles (no cosines, no BM25), in one query."""
+    statement = described(Sql("SELECT unnest(%s::bigint[]) AS profile_id", [list(profile_ids)]))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.text, statement.params)
+        return facts_from_rows(cursor.fetchall())
