@@ -40,7 +40,7 @@ class FreelancerDocument(models.Model):
     class Meta:
         indexes = [
             GinIndex(fields=["search_vector"], name="freelancer_doc_fts"),
-            # The newest update keys the cached BM25 corpus statistics (ranking.candidates).
+            # The newest update keys the cached BM25 corpus statistics (ranking.lexical).
             models.Index(fields=["updated_at"], name="freelancer_doc_updated"),
         ]
 

@@ -32,8 +32,8 @@ from .models import (
     TaskFailure,
 )
 from .ranking import rank_freelancers, spec_from_gig
-from .ranking.candidates import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
 from .ranking.graphs import GraphPlan, sync_language_graphs
+from .ranking.lexical import BM25_B, BM25_K1, BM25_REFERENCE_LENGTH, FIELD_WEIGHTS
 from .ranking.skills import skill_texts
 from .vector_writes import embeddings_write
 

@@ -7,9 +7,9 @@ from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 def reset_caches() -> None:
     """Forget the per-process corpus statistics, eligibility estimates, language graphs, mean
     rating, query vectors and skill-name vectors (tests; after bulk loads)."""
-    from . import candidates, graphs, service, skills
+    from . import candidates, graphs, lexical, service, skills
 
-    candidates._corpus = None
+    lexical._corpus = None
     candidates._estimates.clear()
     graphs.forget_language_graphs()
     service._mean_rating.clear()

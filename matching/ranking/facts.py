@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from django.db import connection
 
 from ..models import EmbeddingView
-from .candidates import _FROM, LexicalQuery, Sql, exact_bm25_sql, vector_literal
+from .candidates import _FROM, Sql, vector_literal
+from .lexical import LexicalQuery, exact_bm25_sql
 from .scoring import CandidateFacts, ClaimFacts
 from .skills import skill_catalogue
 

@@ -18,7 +18,6 @@ from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import (
     Eligibility,
-    LexicalQuery,
     Sql,
     dense_cursor,
     dense_sql,
@@ -26,14 +25,12 @@ from .candidates import (
     exact_dense_sql,
     exact_search_limit,
     few_eligible,
-    lexical_query,
-    lexical_scores_of_profile,
-    lexical_sql,
     profile_count,
     skill_sql,
     vector_literal,
 )
 from .facts import described, facts_from_rows, load_facts, view_blend
+from .lexical import LexicalQuery, lexical_query, lexical_scores_of_profile, lexical_sql
 from .parallel import side_by_side
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, Scored, score_candidate
 from .skills import remember_skill_vectors, skill_names_to_encode, skill_similarities

@@ -14,12 +14,10 @@ from matching.ranking.candidates import (
     eligibility_sql,
     exact_dense_candidates,
     few_eligible,
-    lexical_candidates,
-    lexical_query,
-    lexical_scores,
     skill_candidates,
 )
 from matching.ranking.facts import load_facts
+from matching.ranking.lexical import lexical_candidates, lexical_query, lexical_scores
 from matching.ranking.service import (
     dense_retrieval,
     lexical_and_taxonomy_retrieval,

@@ -6,15 +6,14 @@ from django.db import connection
 from marketplace import services as market
 from marketplace.models import FreelancerProfile
 from matching.models import FreelancerTerm
-from matching.ranking import candidates, spec_from_gig
-from matching.ranking.candidates import (
-    eligibility_sql,
+from matching.ranking import candidates, lexical, spec_from_gig
+from matching.ranking.candidates import eligibility_sql, skill_candidates
+from matching.ranking.lexical import (
     lexical_candidates,
     lexical_query,
     lexical_scores,
     lexical_scores_of_profile,
     postings_per_term,
-    skill_candidates,
 )
 from matching.ranking.spec import GigSpec
 from matching.services import freelancer_profiles_refresh
@@ -107,8 +106,8 @@ def test_lexical_search_is_exact_within_budget_and_bounded_beyond_it(encoder, ma
 
     # A budget far below the postings: one posting per term is read, so at most one profile per
     # term is found, each with a lower bound of its score.
-    monkeypatch.setattr(candidates, "POSTINGS_BUDGET", 1)
-    monkeypatch.setattr(candidates, "MIN_POSTINGS_PER_TERM", 1)
+    monkeypatch.setattr(lexical, "POSTINGS_BUDGET", 1)
+    monkeypatch.setattr(lexical, "MIN_POSTINGS_PER_TERM", 1)
     bounded = lexical_candidates(query, where, 10)
     assert sorted(query.terms) == ["annot", "data"]
     assert 0 < len(bounded) <= 2 < len(exact)
@@ -141,19 +140,19 @@ def test_corpus_statistics_of_a_large_corpus_are_reused_until_they_expire(encode
     first = make_freelancer(headline="Data annotation lead")
     freelancer_profiles_refresh(profile_ids=[first.id])
     where = eligibility_sql(ANY_WORK, feasibility=False)
-    monkeypatch.setattr(candidates, "_corpus", None)
+    monkeypatch.setattr(lexical, "_corpus", None)
     lexical_query("annotation")
-    assert candidates._corpus.n == 1
+    assert lexical._corpus.n == 1
 
     second = make_freelancer(headline="Annotation reviewer")
     freelancer_profiles_refresh(profile_ids=[second.id])
-    monkeypatch.setattr(candidates, "CORPUS_EXACT_BELOW", 1)  # treat the corpus as large
+    monkeypatch.setattr(lexical, "CORPUS_EXACT_BELOW", 1)  # treat the corpus as large
     lexical_query("annotation")
-    assert candidates._corpus.n == 1  # within the TTL: not recounted
+    assert lexical._corpus.n == 1  # within the TTL: not recounted
 
-    monkeypatch.setattr(candidates, "CORPUS_EXACT_BELOW", 5000)  # small again: exact at once
+    monkeypatch.setattr(lexical, "CORPUS_EXACT_BELOW", 5000)  # small again: exact at once
     assert set(lexical_candidates(lexical_query("annotation"), where, 5)) == {first.id, second.id}
-    assert candidates._corpus.n == 2
+    assert lexical._corpus.n == 2
 
 
 def test_bm25_of_one_profile_for_many_texts_equals_one_by_one(encoder, make_freelancer):
