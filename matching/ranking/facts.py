@@ -38,7 +38,7 @@ def described(
     profile's stored views (of ``model_version``) with both gig views; with ``words`` the exact
     BM25 (``exact_bm25_sql``). The profiles are looked up by primary key from the ids ``found``
     names (an array of them, so the planner keeps to the index whatever it guesses of their number).
-    Rate and rating come as floats: scoring reads floats, and a ``Decimal`` per value cost more.
+    Rate and rating come as floats, which is what scoring reads (no ``Decimal`` per value).
     """
     params = list(found.params)
     bm25 = "NULL::float8"
