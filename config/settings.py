@@ -317,8 +317,9 @@ MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY = env("MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY
 # default (one per core), whose idle threads spin and take the cores the model and PostgreSQL need.
 MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)
 # Threads (each with its own database connection) that run a ranking's retrievers side by side:
-# one HNSW search per gig view while the caller runs BM25 and taxonomy. 0 runs them one after
-# another on the caller's connection (matching/ranking/parallel.py).
+# the dense retriever's statement while the caller runs the BM25 and taxonomy statement (one pool
+# thread per ranking, so two serve two rankings of a process at once). 0 runs them one after
+# another on the caller's connection (matching/ranking/parallel.py, facts.py).
 MATCHING_PARALLEL_QUERIES = env.int("MATCHING_PARALLEL_QUERIES", default=2)
 # A finished run's match list, rendered, is kept this long in the cache (matching.api.cache; never
 # stale: keyed by what it shows). 0 renders every request afresh.
