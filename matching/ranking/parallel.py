@@ -1,8 +1,8 @@
 """Independent ranking queries side by side, each on its own database connection.
 
-A ranking's retrievers (HNSW for each gig view, BM25, taxonomy overlap) do not depend on one
-another. Run at once, on a server with more than one core, a ranking waits for its slowest
-retriever instead of their sum. The pool's threads keep their own persistent connections (Django
+A ranking's retrievers (HNSW for the gig's views; BM25 and taxonomy overlap) do not depend on one
+another: their two statements (facts.py) run at once, and on a server with more than one core a
+ranking waits for the slower instead of their sum. The pool's threads keep their own persistent connections (Django
 connections are per thread), checked like a request's at the start of every job.
 
 Inside a transaction (an atomic block: a test case, ``ATOMIC_REQUESTS``, a caller's
