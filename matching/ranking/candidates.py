@@ -145,7 +145,7 @@ def dense_sql(vectors: np.ndarray, model_version: str, where: Eligibility, limit
     for vector in vectors:
         literal = vector_literal(vector)
         # ``limit`` rows per vector. Both views of a profile sit in the index, so a search's rows
-        # can hold fewer than ``limit`` profiles; merged by best similarity (as ``best_of``), the
+        # can hold fewer than ``limit`` profiles; merged by best similarity (``GROUP BY``, below), the
         # searches of all the query vectors still hold the exact top ``limit // 2`` by best
         # similarity over every view pair (a row above a profile's best belongs to a profile
         # better than it, at most two rows each) and, in practice, most of the rest. Reading twice
@@ -348,21 +348,6 @@ _DENSE_SETTINGS_SQL = (
 _dense_session: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pool connection -> ef_search
 
 
-def best_of(found: list[dict[int, float]], limit: int) -> dict[int, float]:
-    """The ``limit`` profiles with the best similarity in any of ``found``, best first.
-
-    Merging the searches of each query vector this way gives what one search for all of them
-    gives: a profile among the best ``limit`` overall is among the best ``limit`` of the search
-    where it scores its best.
-    """
-    best: dict[int, float] = {}
-    for sims in found:
-        for profile_id, sim in sims.items():
-            if sim > best.get(profile_id, -2.0):
-                best[profile_id] = sim
-    return dict(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
-
-
 # Claims read per needed skill, strongest first (level, then the newest profile).
 CLAIMS_PER_SKILL = 100
 # The same expression as the ``skill_claim_strongest`` index on marketplace_freelancerskill, so
@@ -437,3 +422,11 @@ def skill_candidates(
     with connection.cursor() as cursor:
         cursor.execute(statement.text, statement.params)
         return dict(cursor.fetchall())
+
+
+def profile_ids_of(parts: list[Sql]) -> Sql:
+    """The profiles any of these statements (rows starting with a profile id) finds, each once."""
+    return Sql(
+        " UNION ".join(f"SELECT r{i}.profile_id FROM ({part.text}) r{i}" for i, part in enumerate(parts)),  # noqa: S608
+        [param for part in parts for param in part.params],
+    )

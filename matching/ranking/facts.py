@@ -124,9 +124,15 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     return facts
 
 
+def read_facts(statement: Sql, cursor=None) -> dict[int, CandidateFacts]:
+    """Run a ``described`` statement (on ``cursor``, else on a new one) and read its candidates."""
+    if cursor is None:
+        with connection.cursor() as own:
+            return read_facts(statement, own)
+    cursor.execute(statement.text, statement.params)
+    return facts_from_rows(cursor.fetchall())
+
+
 def load_facts(profile_ids: list[int], model_version: str = "") -> dict[int, CandidateFacts]:
     """The facts and claims of these profiles (no cosines, no BM25), in one query."""
-    statement = described(Sql("SELECT unnest(%s::bigint[]) AS profile_id", [list(profile_ids)]))
-    with connection.cursor() as cursor:
-        cursor.execute(statement.text, statement.params)
-        return facts_from_rows(cursor.fetchall())
+    return read_facts(described(Sql("SELECT unnest(%s::bigint[]) AS profile_id", [list(profile_ids)])))

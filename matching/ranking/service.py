@@ -18,7 +18,6 @@ from ..encoder import active_model, get_encoder
 from ..models import EmbeddingView, FreelancerEmbedding, GigEmbedding
 from .candidates import (
     Eligibility,
-    Sql,
     dense_cursor,
     dense_sql,
     eligibility_sql,
@@ -26,10 +25,11 @@ from .candidates import (
     exact_search_limit,
     few_eligible,
     profile_count,
+    profile_ids_of,
     skill_sql,
     vector_literal,
 )
-from .facts import described, facts_from_rows, load_facts, view_blend
+from .facts import described, load_facts, read_facts, view_blend
 from .lexical import LexicalQuery, lexical_query, lexical_scores_of_profile, lexical_sql
 from .parallel import side_by_side
 from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, Scored, score_candidate
@@ -231,18 +231,11 @@ def dense_retrieval(
     if few is not None:
         if not few:
             return {}
-        statement = described(
-            exact_dense_sql(query, model_version, few, pool), query=query, words=words, model_version=model_version
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(statement.text, statement.params)
-            return facts_from_rows(cursor.fetchall())
+        found = exact_dense_sql(query, model_version, few, pool)
+        return read_facts(described(found, query=query, words=words, model_version=model_version))
     found = dense_sql(query, model_version, where, pool)
-    statement = described(found, query=query, words=words, model_version=model_version)
     with dense_cursor(pool) as cursor:
-        cursor.execute(statement.text, statement.params)
-        rows = cursor.fetchall()
-    return facts_from_rows(rows)
+        return read_facts(described(found, query=query, words=words, model_version=model_version), cursor)
 
 
 def lexical_and_taxonomy_retrieval(
@@ -264,14 +257,7 @@ def lexical_and_taxonomy_retrieval(
         parts.append(skill_sql(needed, where, pools[1], few))
     if not parts:
         return {}
-    found = Sql(
-        " UNION ".join(f"SELECT r{i}.profile_id FROM ({part.text}) r{i}" for i, part in enumerate(parts)),  # noqa: S608
-        [param for part in parts for param in part.params],
-    )
-    statement = described(found, query=query, words=words, model_version=model_version)
-    with connection.cursor() as cursor:
-        cursor.execute(statement.text, statement.params)
-        return facts_from_rows(cursor.fetchall())
+    return read_facts(described(profile_ids_of(parts), query=query, words=words, model_version=model_version))
 
 
 def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20) -> list[RankedCandidate]:

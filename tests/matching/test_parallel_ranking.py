@@ -13,11 +13,22 @@ from django.db import connection, transaction
 from marketplace.models import FreelancerProfile
 from matching.encoder import active_model
 from matching.ranking import parallel, rank_freelancers, spec_from_gig
-from matching.ranking.candidates import best_of, dense_candidates, eligibility_sql
+from matching.ranking.candidates import dense_candidates, eligibility_sql
 from matching.ranking.service import query_vectors
 from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
 
 pytestmark = [pytest.mark.model, pytest.mark.django_db(transaction=True)]
+
+
+def best_of(found: list[dict[int, float]], limit: int) -> dict[int, float]:
+    """The reference merge of searches: the ``limit`` profiles with the best similarity in any of
+    ``found``, best first (``dense_sql`` merges its searches the same way, in SQL)."""
+    best: dict[int, float] = {}
+    for sims in found:
+        for profile_id, sim in sims.items():
+            if sim > best.get(profile_id, -2.0):
+                best[profile_id] = sim
+    return dict(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
 @pytest.fixture
