@@ -363,8 +363,11 @@ def _copy_block(model, users, profiles, claims, docs, embs) -> None:
                 cp.write_row((eid, pid, view, model.name, model.version, h, vec, now, now))
 
 
-def build_hnsw(*, m: int = 16, ef_construction: int = 64) -> None:
-    """(Re)build the freelancer HNSW index as the migration defines it, with build memory raised."""
+def build_hnsw() -> None:
+    """(Re)build the freelancer HNSW index as the model defines it, with build memory raised."""
+    from matching.models import FREELANCER_HNSW
+
+    m, ef_construction = FREELANCER_HNSW["m"], FREELANCER_HNSW["ef_construction"]
     with connection.cursor() as c:
         c.execute("DROP INDEX IF EXISTS freelancer_emb_hnsw_cos")
         # The graph must fit in memory to build fast: about 3.5 GiB at 1M freelancers (2M vectors).

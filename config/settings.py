@@ -313,6 +313,9 @@ MATCHING_LANGUAGE_GRAPH_MAX_SHARE = env.float("MATCHING_LANGUAGE_GRAPH_MAX_SHARE
 MATCHING_LANGUAGE_GRAPHS_MAX = env.int("MATCHING_LANGUAGE_GRAPHS_MAX", default=8)
 MATCHING_LANGUAGE_GRAPHS_SECONDS = env.int("MATCHING_LANGUAGE_GRAPHS_SECONDS", default=86400)
 MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY = env("MATCHING_LANGUAGE_GRAPH_BUILD_MEMORY", default="512MB")
+# maintenance_work_mem of migration matching/0010's rebuild of the freelancer HNSW graph (about
+# 3.5 GiB at a million freelancers builds it in memory; less still builds it, more slowly).
+MATCHING_HNSW_BUILD_MEMORY = env("MATCHING_HNSW_BUILD_MEMORY", default="1GB")
 # Threads of numpy's BLAS in each process (matching.apps.limit_blas_threads); 0 leaves the library's
 # default (one per core), whose idle threads spin and take the cores the model and PostgreSQL need.
 MATCHING_BLAS_THREADS = env.int("MATCHING_BLAS_THREADS", default=1)

@@ -32,6 +32,8 @@ from django.db import connection
 
 from marketplace.models import SKILL_LEVEL_RANK
 
+from ..models import FREELANCER_HNSW
+
 log = logging.getLogger("matchwork.matching")
 
 _COMMENT = "language graph: "
@@ -84,7 +86,9 @@ PARTS = (
     _Part(
         "freelancer_emb_lang_",
         "matching_freelancerembedding",
-        "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)",
+        "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})".format(
+            **FREELANCER_HNSW
+        ),
     ),
     # the taxonomy retriever's walk of each needed skill's strongest claims
     _Part(

@@ -3,7 +3,9 @@ dropped by the sync, and searched instead of the whole graph when a gig's langua
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -12,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from marketplace.models import FreelancerProfile
 from matching.encoder import active_model
+from matching.models import FREELANCER_HNSW
 from matching.ranking import candidates as candidates_module
 from matching.ranking import rank_freelancers, reset_caches, spec_from_gig
 from matching.ranking.candidates import _LEVEL_RANK_SQL, dense_candidates, eligibility_sql, skill_candidates
@@ -208,3 +211,47 @@ def test_a_language_code_goes_into_sql_only_in_its_own_form():
     for bad in ("de'; DROP TABLE x; --", "", "deutsch", "de-"):
         with pytest.raises(ValueError, match="not a language code"):
             language_clause(bad)
+
+
+def _graph_parameters(name: str) -> dict[str, int]:
+    """An HNSW index's build parameters, as PostgreSQL stores them, and whether it is valid."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.reloptions, i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
+            " WHERE c.relname = %s",
+            [name],
+        )
+        options, valid = cursor.fetchone()
+    return {**{k: int(v) for k, v in (o.split("=") for o in options)}, "valid": valid}
+
+
+def test_migration_0010_rebuilds_the_graph_with_the_models_parameters_and_drops_the_language_graphs(speakers):
+    model = {**FREELANCER_HNSW, "valid": True}
+    assert model == {"m": 16, "ef_construction": 128, "valid": True}
+    assert _graph_parameters("freelancer_emb_hnsw_cos") == model  # as the migrations built it
+    language_graphs_sync()
+    graphs = language_graphs(fresh=True)
+    assert sorted(graphs) == ["de", "fr"]
+    assert all(_graph_parameters(vectors) == model for vectors, _ in graphs.values())  # built from the model's
+
+    migration = importlib.import_module("matching.migrations.0010_freelancer_hnsw_ef_construction")
+    editor = SimpleNamespace(connection=connection)
+    migration.rebuild(64)(None, editor)  # backwards
+    assert _graph_parameters("freelancer_emb_hnsw_cos") == {**model, "ef_construction": 64}
+    # The language graphs' HNSW parts were built with the other parameters: dropped, so not searched
+    # (their claim parts stay) until the next sync builds them again.
+    assert language_graphs(fresh=True) == {}
+    language_graphs_sync()
+    assert language_graphs(fresh=True) == graphs
+    spec = speakers["gig"]
+    german = {p.id for p in speakers["profiles"] if "de" in p.languages}
+    before = dense_candidates(query_vectors(spec), active_model().version, eligibility_sql(spec), 10)
+
+    migration.rebuild(128)(None, editor)  # forwards, again
+    assert _graph_parameters("freelancer_emb_hnsw_cos") == model
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname = %s", [migration.NEXT])
+        assert cursor.fetchone()[0] == 0  # renamed into place
+    assert language_graphs(fresh=True) == {}
+    after = dense_candidates(query_vectors(spec), active_model().version, eligibility_sql(spec), 10)
+    assert after.keys() == before.keys() and after.keys() <= german and after  # the main graph, rebuilt
