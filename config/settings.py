@@ -290,13 +290,14 @@ MATCHING_LOST_RUN_SECONDS = env.int("MATCHING_LOST_RUN_SECONDS", default=900)
 # Candidates stored per match run.
 MATCHING_RUN_SIZE = env.int("MATCHING_RUN_SIZE", default=50)
 # HNSW candidate list (hnsw.ef_search) of the dense retriever at 1M profiles; scaled by the square
-# root of profiles / 1M (253 at 100k), never below 100 nor the rows read, at most 1000
+# root of profiles / 1M (126 at 100k), never below 100 nor the rows read, at most 1000
 # (matching.ranking.candidates.hnsw_ef_search). Profiles cluster (by field and wording); with a
 # short list the greedy search can settle in a neighbouring cluster and miss the right one, and a
-# larger graph needs a longer list for the same recall. The dense retriever's recall@20 at 1M:
-# 0.956 with 600, 0.968 with 800; at 100k 0.983 with 200, 0.992 with 300 (docs/benchmarks.md,
-# sixth pass).
-MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=800)
+# larger graph needs a longer list for the same recall. The dense retriever's recall@20 on the
+# graph of migration matching/0010 (ef_construction 128): at 1M 0.970 with 300, 0.976 with 400,
+# 0.989 with 800; at 100k 0.992 with 100 (the graph built with 64 needed 800 at 1M for 0.970, and
+# read half as many pages again; docs/benchmarks.md, eleventh pass).
+MATCHING_HNSW_EF_SEARCH = env.int("MATCHING_HNSW_EF_SEARCH", default=400)
 # When the hard filters leave at most this many profiles (a rarely spoken language with a low
 # rate cap), the dense and taxonomy retrievers search those profiles exactly instead of walking
 # the HNSW graph and the skills' claims until enough pass the filters. The number applies at 100k

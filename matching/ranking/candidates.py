@@ -230,7 +230,8 @@ def exact_search_limit(at_reference: int) -> int:
 
 
 # The HNSW candidate list a search needs for the same recall grows with the graph: at recall@20
-# ~0.98, ef_search 200 at 100k profiles and ~800 at 1M (docs/benchmarks.md). A list sized for 1M
+# ~0.98, ef_search ~130 at 100k profiles and ~450 at 1M on the graph of ef_construction 128 (200 and
+# ~800 on the one of 64; docs/benchmarks.md). A list sized for 1M
 # made every search at 100k walk three times as far as it needed. ``MATCHING_HNSW_EF_SEARCH`` is
 # the list at this many profiles, scaled by the square root of the ratio.
 HNSW_EF_REFERENCE_PROFILES = 1_000_000
