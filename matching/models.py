@@ -17,8 +17,8 @@ DIMENSIONS = 384
 # The freelancer graph's HNSW parameters (the main index below, the language graphs of
 # ranking/graphs.py, the benchmark's rebuild). ef_construction 128 builds a graph in which a search
 # finds more of the true nearest profiles for the same candidate list: recall@20 0.99 at
-# ``hnsw.ef_search`` 100 at 100k profiles, against 0.95-0.96 with 64, for a build about 1.5x as
-# long (docs/benchmarks.md, eleventh pass).
+# ``hnsw.ef_search`` 100 at 100k profiles, against 0.95-0.96 with 64, for a build 1.1-1.5x as long
+# (docs/benchmarks.md, eleventh pass).
 FREELANCER_HNSW = {"m": 16, "ef_construction": 128}
 
 

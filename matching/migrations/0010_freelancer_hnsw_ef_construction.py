@@ -36,7 +36,8 @@ def rebuild(ef_construction: int):
             cursor.execute(f"ALTER INDEX {NEXT} RENAME TO freelancer_emb_hnsw_cos")
             cursor.execute(
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'matching_freelancerembedding'"
-                " AND indexname LIKE 'freelancer\\_emb\\_lang\\_%%'"
+                " AND indexname LIKE %s",
+                ["freelancer\\_emb\\_lang\\_%"],  # the language graphs' HNSW parts
             )
             for (name,) in cursor.fetchall():
                 cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {connection.ops.quote_name(name)}")

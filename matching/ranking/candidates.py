@@ -230,9 +230,9 @@ def exact_search_limit(at_reference: int) -> int:
 
 
 # The HNSW candidate list a search needs for the same recall grows with the graph: at recall@20
-# ~0.98, ef_search ~130 at 100k profiles and ~450 at 1M on the graph of ef_construction 128 (200 and
-# ~800 on the one of 64; docs/benchmarks.md). A list sized for 1M
-# made every search at 100k walk three times as far as it needed. ``MATCHING_HNSW_EF_SEARCH`` is
+# ~0.98, ef_search 100 (or less) at 100k profiles and ~450 at 1M on the graph of ef_construction 128
+# (~200 and ~800 on the one of 64; docs/benchmarks.md). A list sized for 1M made every search at
+# 100k walk three times as far as it needed. ``MATCHING_HNSW_EF_SEARCH`` is
 # the list at this many profiles, scaled by the square root of the ratio.
 HNSW_EF_REFERENCE_PROFILES = 1_000_000
 HNSW_EF_FLOOR, HNSW_EF_CEILING = 100, 1000  # pgvector accepts at most 1000
