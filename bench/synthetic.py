@@ -365,18 +365,14 @@ def _copy_block(model, users, profiles, claims, docs, embs) -> None:
 
 def build_hnsw() -> None:
     """(Re)build the freelancer HNSW index as the model defines it, with build memory raised."""
-    from matching.models import FREELANCER_HNSW
+    from matching.models import FREELANCER_HNSW_SQL
 
-    m, ef_construction = FREELANCER_HNSW["m"], FREELANCER_HNSW["ef_construction"]
     with connection.cursor() as c:
         c.execute("DROP INDEX IF EXISTS freelancer_emb_hnsw_cos")
         # The graph must fit in memory to build fast: about 3.5 GiB at 1M freelancers (2M vectors).
         c.execute("SELECT set_config('maintenance_work_mem', %s, false)", [os.environ.get("BENCH_HNSW_MEMORY", "2GB")])
         c.execute("SET max_parallel_maintenance_workers = 1")
-        c.execute(
-            "CREATE INDEX freelancer_emb_hnsw_cos ON matching_freelancerembedding "
-            f"USING hnsw (embedding vector_cosine_ops) WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
-        )
+        c.execute(f"CREATE INDEX freelancer_emb_hnsw_cos ON matching_freelancerembedding {FREELANCER_HNSW_SQL}")
 
 
 def seed_gigs(count: int, *, seed: int = 11) -> list[int]:

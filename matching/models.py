@@ -20,6 +20,12 @@ DIMENSIONS = 384
 # ``hnsw.ef_search`` 100 at 100k profiles, against 0.95-0.96 with 64, for a build 1.1-1.5x as long
 # (docs/benchmarks.md, eleventh pass).
 FREELANCER_HNSW = {"m": 16, "ef_construction": 128}
+# The same graph as SQL, after ``ON matching_freelancerembedding``.
+FREELANCER_HNSW_SQL = (
+    "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})".format(
+        **FREELANCER_HNSW
+    )
+)
 
 
 class EmbeddingView(models.TextChoices):

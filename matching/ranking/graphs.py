@@ -32,7 +32,7 @@ from django.db import connection
 
 from marketplace.models import SKILL_LEVEL_RANK
 
-from ..models import FREELANCER_HNSW
+from ..models import FREELANCER_HNSW_SQL
 
 log = logging.getLogger("matchwork.matching")
 
@@ -86,9 +86,7 @@ PARTS = (
     _Part(
         "freelancer_emb_lang_",
         "matching_freelancerembedding",
-        "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})".format(
-            **FREELANCER_HNSW
-        ),
+        FREELANCER_HNSW_SQL,
     ),
     # the taxonomy retriever's walk of each needed skill's strongest claims
     _Part(
