@@ -86,6 +86,17 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_
 if env.bool("DB_DISABLE_JIT", default=True):
     _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
     DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
+# A ranking's two statements (matching.ranking.candidates.statement_cursor) go to PostgreSQL with
+# their values apart from their text, are prepared on each connection at their first use and are
+# then planned once, generically, instead of at every ranking (~1.5 ms each at 100k freelancers,
+# docs/benchmarks.md, twelfth pass). Every other query keeps Django's client-side binding, which
+# never prepares, so these two options change nothing else. Off for a pooler in transaction mode
+# that cannot carry prepared statements across transactions (PgBouncer before 1.21).
+MATCHING_PREPARED_STATEMENTS = env.bool("MATCHING_PREPARED_STATEMENTS", default=True)
+if MATCHING_PREPARED_STATEMENTS:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
+    _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c plan_cache_mode=force_generic_plan".strip()
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.default_redis_url()
 

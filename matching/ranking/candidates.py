@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -97,7 +98,7 @@ def eligibility_sql(spec: GigSpec, *, feasibility: bool = True) -> Eligibility:
             clauses.append(_LANGUAGES_CLAUSE)
             params.append(list(spec.languages))
         if spec.budget_type == "hourly" and spec.budget_max is not None:
-            clauses.append("{p}.hourly_rate <= %s")
+            clauses.append("{p}.hourly_rate <= %s::numeric")
             params.append(float(spec.budget_max) * settings.MATCHING_RATE_TOLERANCE)
     languages = tuple(spec.languages) if feasibility else ()
     return Eligibility(clauses=tuple(clauses), params=params, languages=languages)
@@ -137,8 +138,8 @@ def dense_sql(vectors: np.ndarray, model_version: str, where: Eligibility, limit
          FROM matching_freelancerembedding e
          WHERE e.model_version = %s AND {one.on("e")}
          ORDER BY e.embedding <=> %s::vector
-         LIMIT %s)
-        """  # noqa: S608 - fixed SQL fragments and checked language codes (language_clause); values are parameters
+         LIMIT {int(limit)})
+        """  # noqa: S608 - fixed SQL fragments, checked language codes (language_clause), an int; values are parameters
         for one in wheres
     )
     params: list = []
@@ -154,13 +155,37 @@ def dense_sql(vectors: np.ndarray, model_version: str, where: Eligibility, limit
         # wanted. At 1M the fewer rows cost recall, which the longer HNSW list there gives back
         # (``hnsw_ef_search``).
         for one in wheres:
-            params += [literal, model_version, *one.params, literal, limit]
+            params += [literal, model_version, *one.params, literal]
     searches = " UNION ALL ".join([branch] * len(vectors))
     return Sql(
         f"SELECT d.profile_id, max(d.sim) AS sim FROM ({searches}) d "  # noqa: S608 - fixed fragments
-        "GROUP BY d.profile_id ORDER BY sim DESC, d.profile_id LIMIT %s",
-        [*params, limit],
+        f"GROUP BY d.profile_id ORDER BY sim DESC, d.profile_id LIMIT {int(limit)}",
+        params,
     )
+
+
+def statement_cursor():
+    """A cursor for the ranking's statements on this thread's connection.
+
+    With ``MATCHING_PREPARED_STATEMENTS`` (settings.py) it binds values on the server: a statement
+    goes to PostgreSQL with its values apart, is prepared on the connection at its first use and
+    is then planned once, generically (``plan_cache_mode``), instead of at every ranking. A
+    generic plan cannot see the values: it guesses how many rows pass the filters (a language
+    filter, very few). Where that guess chose a worse plan, the statement's words leave the planner
+    no such choice: the BM25 retriever's eligibility check is a key lookup behind ``OFFSET 0``
+    (lexical.py) and the taxonomy walk's limits stay parameters (``skill_sql``); the dense
+    statement's limits are written into its text. Each statement's generic plan was checked gig by
+    gig against its custom one: the same rows, faster (docs/benchmarks.md, twelfth pass).
+    Otherwise Django's cursor: values bound into the text, planned every time. So it is too while
+    Django records queries (``DEBUG``, a test's capture), whose record of a prepared statement
+    would hold no SQL.
+    """
+    if not settings.MATCHING_PREPARED_STATEMENTS or connection.queries_logged:
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    # Django's wrapper runs it, so its errors are Django's as for any other query.
+    return connection.make_cursor(psycopg.Cursor(connection.connection))
 
 
 @contextmanager
@@ -172,13 +197,13 @@ def dense_cursor(limit: int) -> Iterator:
     """
     ef_search = str(hnsw_ef_search(settings.MATCHING_HNSW_EF_SEARCH, limit))
     if in_pool():
-        with connection.cursor() as cursor:
+        with statement_cursor() as cursor:
             if _dense_session.get(connection.connection) != ef_search:
                 cursor.execute(_DENSE_SETTINGS_SQL, [False, ef_search, False, False])
                 _dense_session[connection.connection] = ef_search
             yield cursor
     else:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), statement_cursor() as cursor:
             cursor.execute(_DENSE_SETTINGS_SQL, [True, ef_search, True, True])  # SET LOCAL
             yield cursor
 
@@ -319,7 +344,7 @@ def exact_dense_candidates(
     if not profile_ids:
         return {}
     statement = exact_dense_sql(vectors, model_version, profile_ids, limit)
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(statement.text, statement.params)
         return {profile_id: float(sim) for profile_id, sim in cursor.fetchall()}
 
@@ -386,6 +411,9 @@ def skill_sql(skill_ids: list[int], where: Eligibility, limit: int, among: list[
         )
     # Each language's own index when the gig's languages all have a graph (graphs.py): a skill's
     # strongest claims of that language's speakers, the languages' lists merged strongest first.
+    # The limits are parameters, not constants: a generic plan (statement_cursor) that knows it
+    # needs 100 rows, and guesses that fewer pass a language filter, reads and sorts every claim
+    # of the skill (~12 ms per skill at 100k) instead of walking the index until enough pass.
     wheres = _per_language(where)
     walks = " UNION ".join(
         f"""
@@ -420,7 +448,7 @@ def skill_candidates(
     if not skill_ids:
         return {}
     statement = skill_sql(skill_ids, where, limit, among)
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(statement.text, statement.params)
         return dict(cursor.fetchall())
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import connection
-
 from ..models import EmbeddingView
-from .candidates import _FROM, Sql, vector_literal
+from .candidates import _FROM, Sql, statement_cursor, vector_literal
 from .lexical import LexicalQuery, exact_bm25_sql
 from .scoring import CandidateFacts, ClaimFacts
 from .skills import skill_catalogue
@@ -127,7 +125,7 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
 def read_facts(statement: Sql, cursor=None) -> dict[int, CandidateFacts]:
     """Run a ``described`` statement (on ``cursor``, else on a new one) and read its candidates."""
     if cursor is None:
-        with connection.cursor() as own:
+        with statement_cursor() as own:
             return read_facts(statement, own)
     cursor.execute(statement.text, statement.params)
     return facts_from_rows(cursor.fetchall())

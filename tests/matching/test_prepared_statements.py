@@ -1,0 +1,96 @@
+"""A ranking's statements are prepared once per connection and planned generically
+(``MATCHING_PREPARED_STATEMENTS``; matching.ranking.candidates.statement_cursor)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from marketplace.models import FreelancerProfile
+from matching.ranking import rank_freelancers, spec_from_gig
+from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
+
+pytestmark = pytest.mark.model
+
+SKILLS = [
+    [("Data annotation", "expert"), ("Image annotation", "advanced"), ("CVAT", "intermediate")],
+    [("Image annotation", "expert"), ("Semantic segmentation", "advanced")],
+    [("Prompt engineering", "expert"), ("Python", "advanced")],
+    [("Image annotation", "beginner"), ("CVAT", "expert")],
+]
+
+
+@pytest.fixture
+def labelling_gig(encoder, make_freelancer, make_gig, settings):
+    """Twelve freelancers of varied rates and languages; an hourly gig that needs English at ≤ 50/h.
+
+    The exact search among few eligible profiles is off, so the ranking walks the HNSW graph and
+    each skill's claims, as it does on a large marketplace."""
+    settings.MATCHING_EXACT_SEARCH_PROFILES = 0
+    for i in range(12):
+        make_freelancer(
+            headline=f"Freelancer {i}: " + ", ".join(name for name, _ in SKILLS[i % len(SKILLS)]),
+            skills=SKILLS[i % len(SKILLS)],
+            rate=25 + 5 * i,  # some above the budget's 50 * 1.25
+            languages=("en",) if i % 4 else ("de",),
+        )
+    gig = make_gig(
+        title="Label 20k product photos in CVAT",
+        description="Bounding boxes and segmentation masks; a QA pass on every batch.",
+        skills=[("Image annotation", True, "advanced"), ("CVAT", False, "")],
+        budget_max=50,
+        languages=("en",),
+    )
+    freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    return spec_from_gig(gig)
+
+
+def _ranking_statements() -> dict[str, tuple[int, int]]:
+    """This connection's prepared ranking statements (``facts.described``): text -> (generic
+    plans, custom plans), as PostgreSQL counts them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE NOT from_sql AND statement LIKE %s",
+            ["%WITH candidate AS MATERIALIZED%"],
+        )
+        return {text: (generic, custom) for text, generic, custom in cursor.fetchall()}
+
+
+def _shown(ranked) -> list[tuple]:
+    return [(c.profile_id, c.rank, c.score, c.components, c.explanation) for c in ranked]
+
+
+def test_a_rankings_two_statements_are_prepared_once_and_planned_generically(labelling_gig):
+    before = _ranking_statements()
+    first = rank_freelancers(labelling_gig, strategy="hybrid", limit=5)
+    prepared = _ranking_statements()
+    second = rank_freelancers(labelling_gig, strategy="hybrid", limit=5)
+    again = _ranking_statements()
+
+    assert first and _shown(first) == _shown(second)
+    dense = {text for text in again if "ORDER BY e.embedding <=>" in text}
+    lexical_and_taxonomy = {text for text in again if "matching_freelancerterm t" in text and "s(skill_id)" in text}
+    assert len(dense) == 1 and len(lexical_and_taxonomy) == 1
+    ours = dense | lexical_and_taxonomy
+    assert prepared.keys() == again.keys()  # prepared at the first ranking, not again at the second
+    for text in ours:
+        generic, custom = again[text]
+        assert custom == 0  # never planned with the values: plan_cache_mode (settings.py)
+        assert generic - before.get(text, (0, 0))[0] == 2  # one generic plan's use per ranking
+
+
+def test_with_prepared_statements_off_a_ranking_plans_every_statement_and_shows_the_same(labelling_gig, settings):
+    prepared = rank_freelancers(labelling_gig, strategy="hybrid", limit=8)
+    counts = _ranking_statements()
+    settings.MATCHING_PREPARED_STATEMENTS = False
+    unprepared = rank_freelancers(labelling_gig, strategy="hybrid", limit=8)
+
+    assert _ranking_statements() == counts  # nothing prepared, nothing run prepared
+    assert prepared and _shown(unprepared) == _shown(prepared)
+    rates = dict(FreelancerProfile.objects.values_list("id", "hourly_rate"))
+    languages = dict(FreelancerProfile.objects.values_list("id", "languages"))
+    # the filters whose values a generic plan does not see still hold: rate cap and language
+    assert all(float(rates[c.profile_id]) <= 50 * 1.25 and "en" in languages[c.profile_id] for c in prepared)
+    assert any(float(r) > 50 * 1.25 for r in rates.values())  # not vacuous: some were too dear
