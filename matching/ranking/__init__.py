@@ -5,11 +5,12 @@ from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 
 
 def reset_caches() -> None:
-    """Forget the per-process corpus statistics, eligibility estimates, language graphs, mean
-    rating, query vectors and skill-name vectors (tests; after bulk loads)."""
+    """Forget the per-process corpus statistics, query lexemes, eligibility estimates, language
+    graphs, mean rating, query vectors and skill-name vectors (tests; after bulk loads)."""
     from . import candidates, graphs, lexical, service, skills
 
     lexical._corpus = None
+    lexical.forget_lexemes()
     candidates._estimates.clear()
     graphs.forget_language_graphs()
     service._mean_rating.clear()

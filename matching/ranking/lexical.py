@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -74,6 +75,8 @@ def _corpus_stats(cursor, terms: list[str], newest: tuple | None = None) -> Corp
         or stats.key[0] != key[0]
         or (stats.key != key and (stats.n < CORPUS_EXACT_BELOW or stats.expires < now))
     )
+    if not stale and stats.key == key and stats.expires < now:
+        stats.expires = now + CORPUS_STATS_TTL  # still exact: trusted (``_usable_stats``) a TTL more
     if stale:
         cursor.execute("SELECT count(*)::float, greatest(avg(length), 1)::float FROM matching_freelancerdocument")
         n, avgdl = cursor.fetchone()
@@ -142,21 +145,78 @@ def _term_weights(qtf: dict[str, float], stats: CorpusStats) -> dict[str, float]
     }
 
 
+# A text's lexemes and their counts (``to_tsvector('english', ...)``: a function of the text alone)
+# are remembered per process, the latest QUERY_LEXEMES_CACHE_SIZE texts. With the statistics of a
+# large corpus still current (``_usable_stats``), a gig ranked again (its stored matches are re-run
+# as profiles change) or a search asked again starts its statements without a round trip first
+# (~0.7 ms per ranking at 100k, docs/benchmarks.md, twelfth pass).
+QUERY_LEXEMES_CACHE_SIZE = 4096
+_lexemes: OrderedDict[str, dict[str, float]] = OrderedDict()
+_lexemes_lock = threading.Lock()
+
+
+def _remembered_lexemes(query_text: str) -> dict[str, float] | None:
+    with _lexemes_lock:
+        qtf = _lexemes.get(query_text)
+        if qtf is not None:
+            _lexemes.move_to_end(query_text)
+        return qtf
+
+
+def _remember_lexemes(query_text: str, qtf: dict[str, float]) -> None:
+    with _lexemes_lock:
+        _lexemes[query_text] = qtf
+        while len(_lexemes) > QUERY_LEXEMES_CACHE_SIZE:
+            _lexemes.popitem(last=False)
+
+
+def forget_lexemes() -> None:
+    with _lexemes_lock:
+        _lexemes.clear()
+
+
+def _usable_stats(terms) -> CorpusStats | None:
+    """The cached statistics, when reading the corpus key could not change them: those of this
+    database, of a large corpus, within their TTL, knowing every one of ``terms`` (``_corpus_stats``
+    keeps exactly these whatever the key says)."""
+    with _corpus_lock:
+        stats = _corpus
+    if (
+        stats is None
+        or stats.key[0] != connection.settings_dict["NAME"]
+        or stats.n < CORPUS_EXACT_BELOW
+        or stats.expires < time.monotonic()
+        or any(t not in stats.df for t in terms)
+    ):
+        return None
+    return stats
+
+
 def lexical_query(query_text: str) -> LexicalQuery | None:
     """The text's lexemes (English stemming, as the documents) weighted against the corpus; None if
     none of them occurs in any profile."""
-    with connection.cursor() as cursor:
-        # The query's lexemes and the corpus key in one round trip.
-        cursor.execute(
-            f"SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float, {_CORPUS_KEY_SQL} "  # noqa: S608
-            "FROM unnest(to_tsvector('english', %s)) l",
-            [query_text],
-        )
-        rows = cursor.fetchall()
-        if not rows:
-            return None
-        qtf = {lexeme: q for lexeme, q, *_ in rows}
-        stats = _corpus_stats(cursor, list(qtf), newest=tuple(rows[0][2:]))
+    qtf = _remembered_lexemes(query_text)
+    stats = _usable_stats(qtf) if qtf is not None else None
+    if stats is None:
+        with connection.cursor() as cursor:
+            if qtf is None:
+                # The query's lexemes and the corpus key in one round trip.
+                cursor.execute(
+                    f"SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float, {_CORPUS_KEY_SQL} "  # noqa: S608
+                    "FROM unnest(to_tsvector('english', %s)) l",
+                    [query_text],
+                )
+                rows = cursor.fetchall()
+                qtf = {lexeme: q for lexeme, q, *_ in rows}
+                _remember_lexemes(query_text, qtf)
+                newest = tuple(rows[0][2:]) if rows else None
+            else:
+                newest = None  # read by _corpus_stats
+            if not qtf:
+                return None
+            stats = _corpus_stats(cursor, list(qtf), newest=newest)
+    if not qtf:
+        return None
     weight = _term_weights(qtf, stats)
     if not weight:
         return None

@@ -155,6 +155,35 @@ def test_corpus_statistics_of_a_large_corpus_are_reused_until_they_expire(encode
     assert lexical._corpus.n == 2
 
 
+def test_a_text_asked_again_costs_no_query_while_a_large_corpus_statistics_are_current(
+    encoder, make_freelancer, monkeypatch, django_assert_num_queries
+):
+    first = make_freelancer(headline="Data annotation lead")
+    freelancer_profiles_refresh(profile_ids=[first.id])
+    expected = lexical_query("annotation lead")
+    assert expected is not None
+    with django_assert_num_queries(1):  # a small corpus: the key every time, so scores stay exact
+        assert lexical_query("annotation lead") == expected
+
+    monkeypatch.setattr(lexical, "CORPUS_EXACT_BELOW", 1)  # treat the corpus as large
+    with django_assert_num_queries(0):  # the text's lexemes and the statistics, remembered
+        assert lexical_query("annotation lead") == expected
+    with django_assert_num_queries(1):  # another text: its lexemes (the same ones) and the key
+        assert lexical_query("Lead, annotation") == expected
+
+    lexical._corpus.expires = 0.0  # past the TTL: the key is read again ...
+    with django_assert_num_queries(1):
+        assert lexical_query("annotation lead") == expected
+    with django_assert_num_queries(0):  # ... and, unchanged, trusted for another TTL
+        assert lexical_query("annotation lead") == expected
+
+    second = make_freelancer(headline="Annotation reviewer")
+    freelancer_profiles_refresh(profile_ids=[second.id])
+    lexical._corpus.expires = 0.0
+    changed = lexical_query("annotation lead")  # past the TTL, a changed corpus is recounted
+    assert lexical._corpus.n == 2 and changed != expected
+
+
 def test_bm25_of_one_profile_for_many_texts_equals_one_by_one(encoder, make_freelancer):
     profiles = [make_freelancer(headline=h, bio=f"{h}. Five years of practice.") for h in HEADLINES]
     freelancer_profiles_refresh(profile_ids=[p.id for p in profiles])
