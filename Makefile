@@ -60,11 +60,13 @@ demo: migrate
 	$(PY) manage.py seed_demo
 
 # Matching evaluation: each strategy ranks the set in its own throwaway database, then score.py.
+# With production settings (DEBUG off), so the ranking runs as it does in production: with DEBUG
+# on, Django records every query and the ranking's statements run unprepared (docs/matching.md).
 EVAL_SET ?= ../shared/eval/dev.json
 EVAL_OUT ?= bench/out
 eval: install
 	mkdir -p $(EVAL_OUT)
-	DJANGO_DEBUG=1 $(PY) -m config.embedded run -- sh -c 'for s in lexical dense hybrid; do \
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-eval-only-secret-$$(hostname)-not-for-production} $(PY) -m config.embedded run -- sh -c 'for s in lexical dense hybrid; do \
 		$(PY) manage.py match_dataset $(EVAL_SET) --strategy $$s --top 20 --out $(EVAL_OUT)/rankings-$$s.json || exit 1; done'
 	$(PY) ../shared/eval/score.py $(EVAL_SET) $(EVAL_OUT)/rankings-lexical.json $(EVAL_OUT)/rankings-dense.json \
 		$(EVAL_OUT)/rankings-hybrid.json
