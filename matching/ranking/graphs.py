@@ -26,13 +26,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
 
 from marketplace.models import SKILL_LEVEL_RANK
 
-from ..models import FREELANCER_HNSW_SQL
+from ..models import FREELANCER_HNSW, FREELANCER_HNSW_SQL
 
 log = logging.getLogger("matchwork.matching")
 
@@ -79,6 +80,9 @@ class _Part:
     prefix: str
     table: str
     definition: str  # what follows ``ON table``
+    # its storage parameters, as PostgreSQL keeps them (``pg_class.reloptions``): a part built with
+    # others is rebuilt by the next sync (``plan_language_graphs``)
+    options: frozenset[str] = frozenset()
 
 
 PARTS = (
@@ -87,6 +91,7 @@ PARTS = (
         "freelancer_emb_lang_",
         "matching_freelancerembedding",
         FREELANCER_HNSW_SQL,
+        frozenset(f"{key}={value}" for key, value in FREELANCER_HNSW.items()),
     ),
     # the taxonomy retriever's walk of each needed skill's strongest claims
     _Part(
@@ -122,7 +127,7 @@ def language_graphs(*, fresh: bool = False) -> dict[str, tuple[str, ...]]:
     if cached is not None and cached[0] > now and not fresh:
         return cached[1]
     found = _indexes()
-    graphs = {code: tuple(parts[p.prefix][0] for p in PARTS) for code, parts in found.items() if _whole(parts)}
+    graphs = {code: tuple(parts[p.prefix].name for p in PARTS) for code, parts in found.items() if _whole(parts)}
     _graphs[key] = (now + GRAPHS_TTL, graphs)
     return graphs
 
@@ -131,13 +136,19 @@ def forget_language_graphs() -> None:
     _graphs.clear()
 
 
-def _indexes() -> dict[str, dict[str, tuple[str, bool]]]:
-    """Every language graph index, valid or not (a failed concurrent build leaves an invalid one):
-    ``{code: {prefix: (name, valid)}}``; one without its comment is filed under its own name."""
+class _Index(NamedTuple):
+    name: str
+    valid: bool  # a failed concurrent build leaves an invalid index
+    current: bool  # built with its part's parameters (``_Part.options``)
+
+
+def _indexes() -> dict[str, dict[str, _Index]]:
+    """Every language graph index, valid or not, ``{code: {prefix: _Index}}``; one without its
+    comment is filed under its own name."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.relname, obj_description(c.oid, 'pg_class'), i.indisvalid
+            SELECT c.relname, obj_description(c.oid, 'pg_class'), i.indisvalid, c.reloptions
             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
             WHERE i.indrelid = ANY(%s::regclass[]) AND (c.relname LIKE %s OR c.relname LIKE %s)
             ORDER BY c.relname
@@ -145,17 +156,18 @@ def _indexes() -> dict[str, dict[str, tuple[str, bool]]]:
             [[part.table for part in PARTS], *(part.prefix + "%" for part in PARTS)],
         )
         rows = cursor.fetchall()
-    found: dict[str, dict[str, tuple[str, bool]]] = {}
-    for name, comment, valid in rows:
-        prefix = next(part.prefix for part in PARTS if name.startswith(part.prefix))
+    found: dict[str, dict[str, _Index]] = {}
+    for name, comment, valid, options in rows:
+        part = next(part for part in PARTS if name.startswith(part.prefix))
         code = comment.removeprefix(_COMMENT) if comment and comment.startswith(_COMMENT) else name
-        found.setdefault(code, {})[prefix] = (name, bool(valid))
+        found.setdefault(code, {})[part.prefix] = _Index(name, bool(valid), frozenset(options or ()) == part.options)
     return found
 
 
-def _whole(parts: dict[str, tuple[str, bool]]) -> bool:
-    """Every part there and valid: only then is a language's graph searched."""
-    return all(part.prefix in parts and parts[part.prefix][1] for part in PARTS)
+def _whole(parts: dict[str, _Index]) -> bool:
+    """Every part there and valid: only then is a language's graph searched (a part built with
+    other parameters is still a correct index of the same rows, searched until it is rebuilt)."""
+    return all(part.prefix in parts and parts[part.prefix].valid for part in PARTS)
 
 
 # --------------------------------------------------------------------------- which ones to keep
@@ -192,11 +204,14 @@ def plan_language_graphs() -> GraphPlan:
     wanted = wanted[: settings.MATCHING_LANGUAGE_GRAPHS_MAX]
     plan = GraphPlan(listed=listed, speakers=speakers, wanted=wanted)
     for code, parts in _indexes().items():
-        if code in wanted and _whole(parts):
+        if code in wanted and _whole(parts) and all(index.current for index in parts.values()):
             plan.keep.append(code)
             continue
-        # not wanted, or partly missing or invalid: drop what is not valid (or everything)
-        plan.drop += [name for name, valid in parts.values() if code not in wanted or not valid]
+        # not wanted, or partly missing, invalid or built with other parameters (a change of
+        # ``FREELANCER_HNSW``): drop what is not valid and current (or everything), build it again
+        plan.drop += [
+            index.name for index in parts.values() if code not in wanted or not (index.valid and index.current)
+        ]
     plan.create = [code for code in wanted if code not in plan.keep]
     return plan
 

@@ -255,3 +255,23 @@ def test_migration_0010_rebuilds_the_graph_with_the_models_parameters_and_drops_
     assert language_graphs(fresh=True) == {}
     after = dense_candidates(query_vectors(spec), active_model().version, eligibility_sql(spec), 10)
     assert after.keys() == before.keys() and after.keys() <= german and after  # the main graph, rebuilt
+
+
+def test_a_language_graph_built_with_other_parameters_is_searched_until_the_sync_rebuilds_it(speakers):
+    model = {**FREELANCER_HNSW, "valid": True}
+    language_graphs_sync()
+    graphs = language_graphs(fresh=True)
+    assert sorted(graphs) == ["de", "fr"]
+    vectors, claims = graphs["de"]
+    with connection.cursor() as cursor:  # as if built before the model's parameters changed
+        cursor.execute(f'ALTER INDEX "{vectors}" SET (ef_construction = 64)')
+    assert _graph_parameters(vectors) == {**model, "ef_construction": 64}
+
+    assert language_graphs(fresh=True) == graphs  # still searched: an index of the same rows
+    plan = plan_language_graphs()
+    assert (plan.create, plan.drop, plan.keep) == (["de"], [vectors], ["fr"])  # the claims part stays
+    language_graphs_sync()
+    assert language_graphs(fresh=True) == graphs  # the same names, built again
+    assert _graph_parameters(vectors) == model
+    plan = plan_language_graphs()
+    assert (plan.create, plan.drop, sorted(plan.keep)) == ([], [], ["de", "fr"])
