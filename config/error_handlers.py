@@ -5,6 +5,7 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
+from psycopg.errors import QueryCanceled
 
 from config.api.errors import error_body
 
@@ -20,7 +21,8 @@ def _is_admin(request) -> bool:
 
 
 class DatabaseUnavailableMiddleware:
-    """Turn a lost database connection into a clean 503 with Retry-After.
+    """Turn a lost database connection, or a statement cancelled for running too long, into a clean
+    503 with Retry-After.
 
     Django reconnects on the next request (CONN_HEALTH_CHECKS), so the process recovers without a
     restart once the database is back.
@@ -33,6 +35,12 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError) and isinstance(exception.__cause__, QueryCanceled):
+            # DB_STATEMENT_TIMEOUT_MS: the database is there, the statement ran too long
+            log.warning("database statement timed out", extra={"path": request.path, "error": str(exception)[:200]})
+            response = _error(503, "service_unavailable", "The database took too long to answer; retry shortly.")
+            response["Retry-After"] = "5"
+            return response
         if isinstance(exception, OperationalError | InterfaceError):
             log.warning("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
             response = _error(503, "service_unavailable", "The database is unavailable; retry shortly.")

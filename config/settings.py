@@ -86,6 +86,14 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_
 if env.bool("DB_DISABLE_JIT", default=True):
     _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
     DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
+# A statement that runs longer than this (ms) is cancelled: one runaway query cannot hold a web
+# worker for gunicorn's whole timeout, and the request gets a 503 (config/error_handlers.py).
+# 0: never. The compose file sets it for the web service only: migrations, Celery tasks (language
+# graph builds) and commands run statements of minutes.
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=0)
+if DB_STATEMENT_TIMEOUT_MS > 0:
+    _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
 # A ranking's two statements (matching.ranking.candidates.statement_cursor) go to PostgreSQL with
 # their values apart from their text, are prepared on each connection at their first use and are
 # then planned once, generically, instead of at every ranking (~1.5 ms each at 100k freelancers,

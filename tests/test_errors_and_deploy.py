@@ -36,6 +36,40 @@ def test_lost_database_is_503_with_retry_after(raw_client):
 
 
 @pytest.mark.django_db
+def test_a_statement_cancelled_for_running_too_long_is_503_naming_it(raw_client):
+    response = raw_client.get("/test-db-slow")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == (
+        "service_unavailable",
+        "The database took too long to answer; retry shortly.",
+    )
+
+
+@pytest.mark.django_db
+def test_db_statement_timeout_ms_sets_the_connections_statement_timeout():
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    show = (
+        "from django.db import connection; c = connection.cursor(); "
+        "c.execute('SHOW statement_timeout'); print(c.fetchone()[0])"
+    )
+
+    def shown(**extra) -> str:
+        env = {**os.environ, "DATABASE_URL": url, **extra}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", show], env=env, capture_output=True, text=True, check=True
+        )
+        return result.stdout.strip().splitlines()[-1]
+
+    assert shown() == "0"  # unset: never (migrations, tasks and commands run long statements)
+    assert shown(DB_STATEMENT_TIMEOUT_MS="1500") == "1500ms"
+
+
+@pytest.mark.django_db
 def test_unknown_url_is_json_404(raw_client):
     response = raw_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404

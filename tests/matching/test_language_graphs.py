@@ -262,7 +262,7 @@ def test_a_language_graph_built_with_other_parameters_is_searched_until_the_sync
     language_graphs_sync()
     graphs = language_graphs(fresh=True)
     assert sorted(graphs) == ["de", "fr"]
-    vectors, claims = graphs["de"]
+    vectors, _claims = graphs["de"]
     with connection.cursor() as cursor:  # as if built before the model's parameters changed
         cursor.execute(f'ALTER INDEX "{vectors}" SET (ef_construction = 64)')
     assert _graph_parameters(vectors) == {**model, "ef_construction": 64}
