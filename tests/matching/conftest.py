@@ -145,6 +145,42 @@ def make_gig(db) -> Callable[..., Gig]:
     return make
 
 
+# Skill sets of the labelling marketplace (``german_labelling_gig``), one per freelancer in turn.
+LABELLING_SKILLS = [
+    [("Data annotation", "expert"), ("Image annotation", "advanced"), ("CVAT", "intermediate")],
+    [("Image annotation", "expert"), ("Semantic segmentation", "advanced")],
+    [("Prompt engineering", "expert"), ("Python", "advanced")],
+    [("Image annotation", "beginner"), ("CVAT", "expert")],
+    [("Executive coaching", "expert"), ("Leadership development", "advanced")],
+]
+
+
+@pytest.fixture
+def german_labelling_gig(encoder, make_freelancer, make_gig):
+    """Fifteen freelancers, a third of them German speakers, and a gig that needs German at ≤ 50/h."""
+    from matching.ranking import spec_from_gig
+    from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
+
+    for i in range(15):
+        skills = LABELLING_SKILLS[i % len(LABELLING_SKILLS)]
+        make_freelancer(
+            headline=f"Freelancer {i}: " + ", ".join(name for name, _ in skills),
+            skills=skills,
+            rate=25 + 4 * i,
+            languages=("en", "de") if i % 3 == 0 else ("en",),
+        )
+    gig = make_gig(
+        title="Label 20k product photos for a German retailer",
+        description="Bounding boxes and segmentation masks in CVAT; instructions and QA calls in German.",
+        skills=[("Image annotation", True, "advanced"), ("CVAT", False, "")],
+        budget_max=50,
+        languages=("de",),
+    )
+    freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
+    gig_embeddings_refresh(gig_ids=[gig.id])
+    return spec_from_gig(gig)
+
+
 def _database_url() -> str:
     from django.db import connection
 

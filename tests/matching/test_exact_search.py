@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.models import FreelancerProfile
 from matching.encoder import active_model
-from matching.ranking import rank_freelancers, spec_from_gig
+from matching.ranking import rank_freelancers
 from matching.ranking.candidates import (
     dense_candidates,
     eligibility_sql,
@@ -18,39 +18,8 @@ from matching.ranking.candidates import (
     skill_candidates,
 )
 from matching.ranking.service import query_vectors
-from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
 
 pytestmark = pytest.mark.model
-
-SKILLS = [
-    [("Data annotation", "expert"), ("Image annotation", "advanced"), ("CVAT", "intermediate")],
-    [("Image annotation", "expert"), ("Semantic segmentation", "advanced")],
-    [("Prompt engineering", "expert"), ("Python", "advanced")],
-    [("Image annotation", "beginner"), ("CVAT", "expert")],
-    [("Executive coaching", "expert"), ("Leadership development", "advanced")],
-]
-
-
-@pytest.fixture
-def german_labelling_gig(encoder, make_freelancer, make_gig):
-    """Fifteen freelancers, a third of them German speakers, and a gig that needs German at ≤ 50/h."""
-    for i in range(15):
-        make_freelancer(
-            headline=f"Freelancer {i}: " + ", ".join(name for name, _ in SKILLS[i % len(SKILLS)]),
-            skills=SKILLS[i % len(SKILLS)],
-            rate=25 + 4 * i,
-            languages=("en", "de") if i % 3 == 0 else ("en",),
-        )
-    gig = make_gig(
-        title="Label 20k product photos for a German retailer",
-        description="Bounding boxes and segmentation masks in CVAT; instructions and QA calls in German.",
-        skills=[("Image annotation", True, "advanced"), ("CVAT", False, "")],
-        budget_max=50,
-        languages=("de",),
-    )
-    freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
-    gig_embeddings_refresh(gig_ids=[gig.id])
-    return spec_from_gig(gig)
 
 
 def test_few_eligible_lists_exactly_the_profiles_that_pass_the_hard_filters(german_labelling_gig):

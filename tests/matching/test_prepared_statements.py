@@ -7,43 +7,17 @@ import pytest
 from django.db import connection
 
 from marketplace.models import FreelancerProfile
-from matching.ranking import rank_freelancers, spec_from_gig
-from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
+from matching.ranking import rank_freelancers
 
 pytestmark = pytest.mark.model
 
-SKILLS = [
-    [("Data annotation", "expert"), ("Image annotation", "advanced"), ("CVAT", "intermediate")],
-    [("Image annotation", "expert"), ("Semantic segmentation", "advanced")],
-    [("Prompt engineering", "expert"), ("Python", "advanced")],
-    [("Image annotation", "beginner"), ("CVAT", "expert")],
-]
-
 
 @pytest.fixture
-def labelling_gig(encoder, make_freelancer, make_gig, settings):
-    """Twelve freelancers of varied rates and languages; an hourly gig that needs English at ≤ 50/h.
-
-    The exact search among few eligible profiles is off, so the ranking walks the HNSW graph and
-    each skill's claims, as it does on a large marketplace."""
+def labelling_gig(german_labelling_gig, settings):
+    """The German labelling gig (≤ 50/h), its exact search among few eligible profiles off: the
+    ranking walks the HNSW graph and each skill's claims, as it does on a large marketplace."""
     settings.MATCHING_EXACT_SEARCH_PROFILES = 0
-    for i in range(12):
-        make_freelancer(
-            headline=f"Freelancer {i}: " + ", ".join(name for name, _ in SKILLS[i % len(SKILLS)]),
-            skills=SKILLS[i % len(SKILLS)],
-            rate=25 + 5 * i,  # some above the budget's 50 * 1.25
-            languages=("en",) if i % 4 else ("de",),
-        )
-    gig = make_gig(
-        title="Label 20k product photos in CVAT",
-        description="Bounding boxes and segmentation masks; a QA pass on every batch.",
-        skills=[("Image annotation", True, "advanced"), ("CVAT", False, "")],
-        budget_max=50,
-        languages=("en",),
-    )
-    freelancer_embeddings_refresh(profile_ids=list(FreelancerProfile.objects.values_list("id", flat=True)))
-    gig_embeddings_refresh(gig_ids=[gig.id])
-    return spec_from_gig(gig)
+    return german_labelling_gig
 
 
 def _ranking_statements() -> dict[str, tuple[int, int]]:
@@ -92,5 +66,5 @@ def test_with_prepared_statements_off_a_ranking_plans_every_statement_and_shows_
     rates = dict(FreelancerProfile.objects.values_list("id", "hourly_rate"))
     languages = dict(FreelancerProfile.objects.values_list("id", "languages"))
     # the filters whose values a generic plan does not see still hold: rate cap and language
-    assert all(float(rates[c.profile_id]) <= 50 * 1.25 and "en" in languages[c.profile_id] for c in prepared)
-    assert any(float(r) > 50 * 1.25 for r in rates.values())  # not vacuous: some were too dear
+    assert all(float(rates[c.profile_id]) <= 50 * 1.25 and "de" in languages[c.profile_id] for c in prepared)
+    assert any(float(r) > 50 * 1.25 and "de" in languages[pid] for pid, r in rates.items())  # some too dear
