@@ -8,6 +8,7 @@ in the statement that describes the ranking's candidates (facts.py).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -146,26 +147,33 @@ def _term_weights(qtf: dict[str, float], stats: CorpusStats) -> dict[str, float]
 
 
 # A text's lexemes and their counts (``to_tsvector('english', ...)``: a function of the text alone)
-# are remembered per process, the latest QUERY_LEXEMES_CACHE_SIZE texts. With the statistics of a
-# large corpus still current (``_usable_stats``), a gig ranked again (its stored matches are re-run
-# as profiles change) or a search asked again starts its statements without a round trip first
-# (~0.7 ms per ranking at 100k, docs/benchmarks.md, twelfth pass).
-QUERY_LEXEMES_CACHE_SIZE = 4096
-_lexemes: OrderedDict[str, dict[str, float]] = OrderedDict()
+# are remembered per process, by the text's digest, for the latest QUERY_LEXEMES_CACHE_SIZE texts
+# (a gig's text has tens of lexemes; the longest description allowed, a few hundred). With the
+# statistics of a large corpus still current (``_usable_stats``), a gig ranked again (its stored
+# matches are re-run as profiles change) or a search asked again starts its statements without a
+# round trip first (0.7-1.7 ms per ranking at 100k, docs/benchmarks.md, twelfth pass).
+QUERY_LEXEMES_CACHE_SIZE = 1024
+_lexemes: OrderedDict[bytes, dict[str, float]] = OrderedDict()
 _lexemes_lock = threading.Lock()
 
 
+def _digest(query_text: str) -> bytes:
+    return hashlib.blake2b(query_text.encode(), digest_size=16).digest()
+
+
 def _remembered_lexemes(query_text: str) -> dict[str, float] | None:
+    key = _digest(query_text)
     with _lexemes_lock:
-        qtf = _lexemes.get(query_text)
+        qtf = _lexemes.get(key)
         if qtf is not None:
-            _lexemes.move_to_end(query_text)
+            _lexemes.move_to_end(key)
         return qtf
 
 
 def _remember_lexemes(query_text: str, qtf: dict[str, float]) -> None:
+    key = _digest(query_text)
     with _lexemes_lock:
-        _lexemes[query_text] = qtf
+        _lexemes[key] = qtf
         while len(_lexemes) > QUERY_LEXEMES_CACHE_SIZE:
             _lexemes.popitem(last=False)
 
