@@ -35,18 +35,16 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OperationalError) and isinstance(exception.__cause__, QueryCanceled):
-            # DB_STATEMENT_TIMEOUT_MS: the database is there, the statement ran too long
-            log.warning("database statement timed out", extra={"path": request.path, "error": str(exception)[:200]})
-            response = _error(503, "service_unavailable", "The database took too long to answer; retry shortly.")
-            response["Retry-After"] = "5"
-            return response
-        if isinstance(exception, OperationalError | InterfaceError):
-            log.warning("database unavailable", extra={"path": request.path, "error": str(exception)[:200]})
-            response = _error(503, "service_unavailable", "The database is unavailable; retry shortly.")
-            response["Retry-After"] = "5"
-            return response
-        return None
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        if isinstance(exception.__cause__, QueryCanceled):  # DB_STATEMENT_TIMEOUT_MS: it ran too long
+            event, message = "database statement timed out", "The database took too long to answer; retry shortly."
+        else:
+            event, message = "database unavailable", "The database is unavailable; retry shortly."
+        log.warning(event, extra={"path": request.path, "error": str(exception)[:200]})
+        response = _error(503, "service_unavailable", message)
+        response["Retry-After"] = "5"
+        return response
 
 
 def server_error(request, *args, **kwargs):

@@ -81,19 +81,19 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+# Server settings of every connection, passed as its startup options (``-c name=value``).
+_pg_settings: list[str] = []
 # Every query here is short; PostgreSQL's JIT compiler (on by default) would spend tens of
 # milliseconds compiling the larger ranking queries it mistakes for analytics.
 if env.bool("DB_DISABLE_JIT", default=True):
-    _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
-    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
+    _pg_settings.append("jit=off")
 # A statement that runs longer than this (ms) is cancelled: one runaway query cannot hold a web
 # worker for gunicorn's whole timeout, and the request gets a 503 (config/error_handlers.py).
 # 0: never. The compose file sets it for the web service only: migrations, Celery tasks (language
 # graph builds) and commands run statements of minutes.
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=0)
 if DB_STATEMENT_TIMEOUT_MS > 0:
-    _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
-    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
+    _pg_settings.append(f"statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
 # A ranking's two statements (matching.ranking.candidates.statement_cursor) go to PostgreSQL with
 # their values apart from their text, are prepared on each connection at their first use and are
 # then planned once, generically, instead of at every ranking (~1.5 ms each at 100k freelancers,
@@ -103,8 +103,10 @@ if DB_STATEMENT_TIMEOUT_MS > 0:
 MATCHING_PREPARED_STATEMENTS = env.bool("MATCHING_PREPARED_STATEMENTS", default=True)
 if MATCHING_PREPARED_STATEMENTS:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
-    _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
-    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c plan_cache_mode=force_generic_plan".strip()
+    _pg_settings.append("plan_cache_mode=force_generic_plan")
+if _pg_settings:
+    _pg_options = [DATABASES["default"]["OPTIONS"].get("options", ""), *(f"-c {s}" for s in _pg_settings)]
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(filter(None, _pg_options))
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.default_redis_url()
 

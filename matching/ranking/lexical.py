@@ -71,11 +71,7 @@ def _corpus_stats(cursor, terms: list[str], newest: tuple | None = None) -> Corp
         stats = _corpus
     # Unchanged documents keep their statistics exact however old they are; changed ones are
     # recounted at once in a small corpus and after the TTL in a large one.
-    stale = (
-        stats is None
-        or stats.key[0] != key[0]
-        or (stats.key != key and (stats.n < CORPUS_EXACT_BELOW or stats.expires < now))
-    )
+    stale = stats is None or (stats.key != key and not _current_whatever_the_key(stats, key[0], now))
     if not stale and stats.key == key and stats.expires < now:
         stats.expires = now + CORPUS_STATS_TTL  # still exact: trusted (``_usable_stats``) a TTL more
     if stale:
@@ -183,21 +179,37 @@ def forget_lexemes() -> None:
         _lexemes.clear()
 
 
+def _current_whatever_the_key(stats: CorpusStats, database: str, now: float) -> bool:
+    """Statistics that no change of the corpus key makes stale: this database's, of a large corpus,
+    within their TTL (``_corpus_stats`` keeps them; ``_usable_stats`` uses them without the key)."""
+    return stats.key[0] == database and stats.n >= CORPUS_EXACT_BELOW and stats.expires >= now
+
+
 def _usable_stats(terms) -> CorpusStats | None:
-    """The cached statistics, when reading the corpus key could not change them: those of this
-    database, of a large corpus, within their TTL, knowing every one of ``terms`` (``_corpus_stats``
-    keeps exactly these whatever the key says)."""
+    """The cached statistics, when reading the corpus key could not change them and they know
+    every one of ``terms``."""
     with _corpus_lock:
         stats = _corpus
     if (
         stats is None
-        or stats.key[0] != connection.settings_dict["NAME"]
-        or stats.n < CORPUS_EXACT_BELOW
-        or stats.expires < time.monotonic()
+        or not _current_whatever_the_key(stats, connection.settings_dict["NAME"], time.monotonic())
         or any(t not in stats.df for t in terms)
     ):
         return None
     return stats
+
+
+def _read_lexemes(cursor, query_text: str) -> tuple[dict[str, float], tuple | None]:
+    """The text's lexemes with their counts, and the corpus key, in one round trip (remembered)."""
+    cursor.execute(
+        f"SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float, {_CORPUS_KEY_SQL} "  # noqa: S608
+        "FROM unnest(to_tsvector('english', %s)) l",
+        [query_text],
+    )
+    rows = cursor.fetchall()
+    qtf = {lexeme: q for lexeme, q, *_ in rows}
+    _remember_lexemes(query_text, qtf)
+    return qtf, (tuple(rows[0][2:]) if rows else None)
 
 
 def lexical_query(query_text: str) -> LexicalQuery | None:
@@ -207,22 +219,11 @@ def lexical_query(query_text: str) -> LexicalQuery | None:
     stats = _usable_stats(qtf) if qtf is not None else None
     if stats is None:
         with connection.cursor() as cursor:
+            newest = None  # the corpus key, read by _corpus_stats unless read with the lexemes
             if qtf is None:
-                # The query's lexemes and the corpus key in one round trip.
-                cursor.execute(
-                    f"SELECT l.lexeme, coalesce(array_length(l.positions, 1), 1)::float, {_CORPUS_KEY_SQL} "  # noqa: S608
-                    "FROM unnest(to_tsvector('english', %s)) l",
-                    [query_text],
-                )
-                rows = cursor.fetchall()
-                qtf = {lexeme: q for lexeme, q, *_ in rows}
-                _remember_lexemes(query_text, qtf)
-                newest = tuple(rows[0][2:]) if rows else None
-            else:
-                newest = None  # read by _corpus_stats
-            if not qtf:
-                return None
-            stats = _corpus_stats(cursor, list(qtf), newest=newest)
+                qtf, newest = _read_lexemes(cursor, query_text)
+            if qtf:
+                stats = _corpus_stats(cursor, list(qtf), newest=newest)
     if not qtf:
         return None
     weight = _term_weights(qtf, stats)
