@@ -344,10 +344,18 @@ def bench_size(
         rank_freelancers(spec, strategy="hybrid", limit=20)
 
     engine_ms, ref_ms, recall_all, recall_dense, filtered = [], [], [], [], []
+    # Gigs whose every language has a graph are searched there (matching/ranking/graphs.py).
+    from matching.ranking.graphs import language_graphs
+
+    graph_codes = language_graphs(fresh=True).keys()
+    in_graphs = [bool(s.languages) and graph_codes >= set(s.languages) for s in specs]
+    recall_graphs = []
     stages = Stages()
     with stages.installed():
         for _ in range(repeat):
-            for spec, query in tqdm(list(zip(specs, queries, strict=True)), desc="engine vs reference", unit="gig"):
+            for spec, query, graph in tqdm(
+                list(zip(specs, queries, in_graphs, strict=True)), desc="engine vs reference", unit="gig"
+            ):
                 stages.start()
                 t = time.perf_counter()
                 rank_freelancers(spec, strategy="hybrid", limit=20)
@@ -363,6 +371,8 @@ def bench_size(
                 if exact:
                     recall_all.append(len(exact & stages.candidates) / len(exact))
                     recall_dense.append(len(exact & stages.dense) / len(exact))
+                    if graph:
+                        recall_graphs.append(len(exact & stages.candidates) / len(exact))
     # The engine again, with no reference between rankings: the numpy reference reads every vector
     # (3 GB per gig at 1M) and leaves the caches cold for the ranking after it, which a server
     # never sees. The ratio above is the side-by-side figure; this one is what a server serves.
@@ -390,6 +400,8 @@ def bench_size(
         "ratio_p95": e["p95"] / r["p95"],
         "recall@20_candidates": float(np.mean(recall_all)),
         "recall@20_dense": float(np.mean(recall_dense)),
+        "language_graph_gigs": sum(in_graphs),
+        "recall@20_candidates_language_graph_gigs": float(np.mean(recall_graphs)) if recall_graphs else None,
         "calibration": calibration,
         "pool_agreement": pools,
         "parallel_queries": settings.MATCHING_PARALLEL_QUERIES,
@@ -407,7 +419,13 @@ def bench_size(
         f"p99 {result['engine_alone_ms']['p99']:7.2f} ms  (the same gigs again, no reference in between)\n"
         f"recall@20 vs exact filtered: candidate set {result['recall@20_candidates']:.3f}, "
         f"dense retriever {result['recall@20_dense']:.3f}; mean filtered profiles "
-        f"{result['mean_filtered_profiles']:,.0f}"
+        f"{result['mean_filtered_profiles']:,.0f}\n"
+        f"gigs searched in language graphs: {result['language_graph_gigs']} of {len(specs)}, their recall@20 "
+        + (
+            f"{result['recall@20_candidates_language_graph_gigs']:.3f}"
+            if result["recall@20_candidates_language_graph_gigs"] is not None
+            else "(none)"
+        )
     )
     print(
         "stages mean ms (they overlap: the retrievers run side by side with "

@@ -1,5 +1,6 @@
 """Celery application. Tasks live in each app's ``tasks.py`` and are discovered automatically."""
 
+import logging
 import os
 
 from celery import Celery
@@ -10,6 +11,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("matchwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _encoder_threads(sender=None, **_kwargs) -> None:
+    """Before the pool forks: how many torch threads each of its processes encodes with
+    (``matching.encoder.plan_worker_threads``)."""
+    from matching.encoder import plan_worker_threads
+
+    threads = plan_worker_threads(
+        concurrency=getattr(sender, "concurrency", None), pool=getattr(sender, "pool_cls", None)
+    )
+    logging.getLogger("matchwork.matching.encoder").info(
+        "encoder threads per worker process",
+        extra={"threads": threads or "torch default", "concurrency": str(getattr(sender, "concurrency", ""))},
+    )
 
 
 @worker_init.connect

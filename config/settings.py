@@ -302,6 +302,11 @@ MATCHING_QUERY_BFLOAT16 = env("MATCHING_QUERY_BFLOAT16", default="auto")
 # first request that needs it (less memory for a web tier that never searches).
 MATCHING_LOAD_MODEL_AT_START = env.bool("MATCHING_LOAD_MODEL_AT_START", default=True)
 
+# Torch threads per process that encodes. 0: a Celery worker's prefork processes each take the
+# CPUs divided by the worker's concurrency (matching/encoder.py, plan_worker_threads); web and other
+# processes keep torch's default (a thread per CPU).
+MATCHING_ENCODER_THREADS = env.int("MATCHING_ENCODER_THREADS", default=0)
+
 # Hard filter: an hourly gig accepts rates up to this multiple of its budget's maximum.
 MATCHING_RATE_TOLERANCE = env.float("MATCHING_RATE_TOLERANCE", default=1.25)
 # A match run waits this long after its first trigger, so a burst of edits yields one run.

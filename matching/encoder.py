@@ -86,21 +86,67 @@ def active_model() -> ModelIdentity:
     return _identity_for(str(model_path()), getattr(settings, "MATCHING_MODEL_SHA256", ""))
 
 
+# Torch threads for the encoder of each process of a Celery worker's prefork pool, decided by the
+# worker before its pool forks (``plan_worker_threads``); None: torch's default.
+_pool_threads: int | None = None
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity; the machine's count where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def plan_worker_threads(*, concurrency: object, pool: object) -> int | None:
+    """Torch threads for each process of a Celery worker's pool (``config/celery.py`` calls this
+    at the worker's start, before its pool forks; returns what each of its processes will use).
+
+    A prefork pool of ``concurrency`` processes shares the CPUs: each encodes with the CPUs divided
+    among them (at least one). Left to torch, every process takes a thread per CPU, and on 2 CPUs
+    a pool of 2 ran the model at half its speed, its threads waiting for each other's cores
+    (docs/benchmarks.md, section 2). Other pools (solo, threads) run in one process: torch's
+    default. ``MATCHING_ENCODER_THREADS`` above 0 decides instead, for any process.
+    """
+    global _pool_threads
+    name = pool if isinstance(pool, str) else f"{getattr(pool, '__module__', '')}.{getattr(pool, '__name__', '')}"
+    if "prefork" in name.lower() and isinstance(concurrency, int) and concurrency > 0:
+        _pool_threads = max(1, available_cpus() // concurrency)
+    else:
+        _pool_threads = None
+    return encoder_threads()
+
+
+def encoder_threads() -> int | None:
+    """The torch threads this process encodes with: ``MATCHING_ENCODER_THREADS`` when above 0,
+    else a worker pool's share (``plan_worker_threads``), else None (torch's default)."""
+    configured = getattr(settings, "MATCHING_ENCODER_THREADS", 0)
+    return configured if configured > 0 else _pool_threads
+
+
 class Encoder:
     """A loaded sentence-transformers model. Use ``get_encoder()``; loading costs seconds."""
 
     def __init__(self, identity: ModelIdentity) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
         from sentence_transformers import SentenceTransformer  # heavy: only here
 
+        threads = encoder_threads()
+        if threads:
+            torch.set_num_threads(threads)
         self.identity = identity
         self._model = SentenceTransformer(identity.path, device="cpu", local_files_only=True)
         get_dims = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dims = get_dims()
         if dims != DIMENSIONS:
             raise ModelIntegrityError(f"The matching model produces {dims}-dimensional vectors; {DIMENSIONS} expected")
-        log.info("matching model loaded", extra={"model": identity.key, "path": identity.path})
+        log.info(
+            "matching model loaded",
+            extra={"model": identity.key, "path": identity.path, "threads": torch.get_num_threads()},
+        )
         log.info("query precision", extra={"model": identity.key, "bfloat16": query_bfloat16()})
 
     def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:

@@ -21,11 +21,10 @@ DIMENSIONS = 384
 # (docs/benchmarks.md, eleventh pass).
 FREELANCER_HNSW = {"m": 16, "ef_construction": 128}
 # The same graph as SQL, after ``ON matching_freelancerembedding``.
-FREELANCER_HNSW_SQL = (
-    "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})".format(
-        **FREELANCER_HNSW
-    )
-)
+_HNSW_SQL = "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})"
+FREELANCER_HNSW_SQL = _HNSW_SQL.format(**FREELANCER_HNSW)
+LANGUAGE_GRAPH_HNSW = {"m": 16, "ef_construction": 64}
+LANGUAGE_GRAPH_HNSW_SQL = _HNSW_SQL.format(**LANGUAGE_GRAPH_HNSW)
 
 
 class EmbeddingView(models.TextChoices):

@@ -33,7 +33,7 @@ from django.db import connection
 
 from marketplace.models import SKILL_LEVEL_RANK
 
-from ..models import FREELANCER_HNSW, FREELANCER_HNSW_SQL
+from ..models import LANGUAGE_GRAPH_HNSW, LANGUAGE_GRAPH_HNSW_SQL
 
 log = logging.getLogger("matchwork.matching")
 
@@ -90,8 +90,8 @@ PARTS = (
     _Part(
         "freelancer_emb_lang_",
         "matching_freelancerembedding",
-        FREELANCER_HNSW_SQL,
-        frozenset(f"{key}={value}" for key, value in FREELANCER_HNSW.items()),
+        LANGUAGE_GRAPH_HNSW_SQL,
+        frozenset(f"{key}={value}" for key, value in LANGUAGE_GRAPH_HNSW.items()),
     ),
     # the taxonomy retriever's walk of each needed skill's strongest claims
     _Part(

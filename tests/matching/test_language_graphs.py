@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from marketplace.models import FreelancerProfile
 from matching.encoder import active_model
-from matching.models import FREELANCER_HNSW
+from matching.models import FREELANCER_HNSW, LANGUAGE_GRAPH_HNSW
 from matching.ranking import candidates as candidates_module
 from matching.ranking import rank_freelancers, reset_caches, spec_from_gig
 from matching.ranking.candidates import _LEVEL_RANK_SQL, dense_candidates, eligibility_sql, skill_candidates
@@ -232,7 +232,9 @@ def test_migration_0010_rebuilds_the_graph_with_the_models_parameters_and_drops_
     language_graphs_sync()
     graphs = language_graphs(fresh=True)
     assert sorted(graphs) == ["de", "fr"]
-    assert all(_graph_parameters(vectors) == model for vectors, _ in graphs.values())  # built from the model's
+    # built with their own parameters: a graph of one language's speakers is small
+    assert LANGUAGE_GRAPH_HNSW == {"m": 16, "ef_construction": 64}
+    assert all(_graph_parameters(vectors) == {**LANGUAGE_GRAPH_HNSW, "valid": True} for vectors, _ in graphs.values())
 
     migration = importlib.import_module("matching.migrations.0010_freelancer_hnsw_ef_construction")
     editor = SimpleNamespace(connection=connection)
@@ -258,14 +260,15 @@ def test_migration_0010_rebuilds_the_graph_with_the_models_parameters_and_drops_
 
 
 def test_a_language_graph_built_with_other_parameters_is_searched_until_the_sync_rebuilds_it(speakers):
-    model = {**FREELANCER_HNSW, "valid": True}
+    model = {**LANGUAGE_GRAPH_HNSW, "valid": True}
+    other = 2 * LANGUAGE_GRAPH_HNSW["ef_construction"]
     language_graphs_sync()
     graphs = language_graphs(fresh=True)
     assert sorted(graphs) == ["de", "fr"]
     vectors, _claims = graphs["de"]
     with connection.cursor() as cursor:  # as if built before the model's parameters changed
-        cursor.execute(f'ALTER INDEX "{vectors}" SET (ef_construction = 64)')
-    assert _graph_parameters(vectors) == {**model, "ef_construction": 64}
+        cursor.execute(f'ALTER INDEX "{vectors}" SET (ef_construction = {other})')
+    assert _graph_parameters(vectors) == {**model, "ef_construction": other}
 
     assert language_graphs(fresh=True) == graphs  # still searched: an index of the same rows
     plan = plan_language_graphs()
