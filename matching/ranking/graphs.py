@@ -208,7 +208,7 @@ def plan_language_graphs() -> GraphPlan:
             plan.keep.append(code)
             continue
         # not wanted, or partly missing, invalid or built with other parameters (a change of
-        # ``FREELANCER_HNSW``): drop what is not valid and current (or everything), build it again
+        # ``LANGUAGE_GRAPH_HNSW``): drop what is not valid and current (or everything), build it again
         plan.drop += [
             index.name for index in parts.values() if code not in wanted or not (index.valid and index.current)
         ]
