@@ -135,6 +135,8 @@ class CeleryWorker:
         pending = {embed_freelancers.delay(batch).id for batch in batches}
         ended = start
         while pending:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited ({self.proc.returncode}); see {self.log_path}")
             if time.time() - start > timeout:
                 raise RuntimeError(f"{len(pending)} of {len(batches)} tasks not done in {timeout:.0f}s")
             time.sleep(0.05)
