@@ -24,8 +24,8 @@ FREELANCER_HNSW = {"m": 16, "ef_construction": 128}
 _HNSW_SQL = "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})"
 FREELANCER_HNSW_SQL = _HNSW_SQL.format(**FREELANCER_HNSW)
 # The language graphs' HNSW parts (ranking/graphs.py): a graph of one language's speakers is small
-# enough that the shorter list finds their nearest as well (recall@20 1.000 on the bench's gigs
-# searched there), and every vector written also goes into its languages' graphs, which with 128
+# enough that the shorter list finds their nearest as well (recall@20 on the bench's gigs searched
+# there 1.000 at 100k, 0.993-1.000 at 1M), and every vector written also goes into its languages' graphs, which with 128
 # cost about as much per write as the main graph (docs/benchmarks.md, section 2, thirteenth pass).
 LANGUAGE_GRAPH_HNSW = {"m": 16, "ef_construction": 64}
 LANGUAGE_GRAPH_HNSW_SQL = _HNSW_SQL.format(**LANGUAGE_GRAPH_HNSW)
