@@ -97,6 +97,7 @@ class CeleryWorker:
 
     def __init__(self, concurrency: int, log_path) -> None:
         self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(log_path, "wb")
         self.read_at = 0
         self.records: list[dict] = []
@@ -172,6 +173,8 @@ def main() -> None:
     for name in ("profiles", "batch", "segment"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.concurrency < 0:
+        parser.error("--concurrency must be 0 (the CPUs) or more")
     info = start_bench()
     from django.db import connection
     from tqdm import tqdm
