@@ -18,10 +18,14 @@ pytestmark = [pytest.mark.slow]
 def _records(log: str, msg: str) -> list[dict]:
     out = []
     for line in log.splitlines():
-        if line.startswith("{"):
+        if not line.startswith("{"):
+            continue
+        try:
             record = json.loads(line)
-            if record.get("msg") == msg:
-                out.append(record)
+        except ValueError:  # a line of something else that happens to start with a brace
+            continue
+        if record.get("msg") == msg:
+            out.append(record)
     return out
 
 
