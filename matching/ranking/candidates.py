@@ -20,7 +20,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
-from .graphs import AVAILABLE, VISIBLE, language_clause, language_graphs, level_rank_sql
+from .graphs import AVAILABLE, VISIBLE, language_clause, level_rank_sql, searched_in_language_graphs
 from .parallel import in_pool
 from .spec import GigSpec
 
@@ -110,10 +110,7 @@ _FROM = "marketplace_freelancerprofile p"
 def _per_language(where: Eligibility) -> list[Eligibility]:
     """``where`` once per language the gig names, when every one of them has a language graph
     (graphs.py), each in the words of its graph's predicate; else ``[where]``."""
-    if not where.languages:
-        return [where]
-    graphs = language_graphs()
-    if not graphs.keys() >= set(where.languages):
+    if not searched_in_language_graphs(where.languages):
         return [where]
     return [where.for_language(code) for code in dict.fromkeys(where.languages)]
 

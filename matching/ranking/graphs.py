@@ -132,6 +132,12 @@ def language_graphs(*, fresh: bool = False) -> dict[str, tuple[str, ...]]:
     return graphs
 
 
+def searched_in_language_graphs(languages) -> bool:
+    """Whether a search filtered to these languages runs in their graphs: it names some, and every
+    one has a graph (``language_graphs``)."""
+    return bool(languages) and language_graphs().keys() >= set(languages)
+
+
 def forget_language_graphs() -> None:
     _graphs.clear()
 

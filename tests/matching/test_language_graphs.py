@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from marketplace.models import FreelancerProfile
 from matching.encoder import active_model
 from matching.models import FREELANCER_HNSW, LANGUAGE_GRAPH_HNSW
-from matching.ranking import candidates as candidates_module
+from matching.ranking import graphs as graphs_module
 from matching.ranking import rank_freelancers, reset_caches, spec_from_gig
 from matching.ranking.candidates import _LEVEL_RANK_SQL, dense_candidates, eligibility_sql, skill_candidates
 from matching.ranking.graphs import language_clause, language_graphs, plan_language_graphs
@@ -177,7 +177,7 @@ def test_a_gig_searched_in_its_language_graph_finds_what_the_whole_graph_finds(s
         # in the words of the graph's predicate, which the planner then uses (test above)
         assert any("ARRAY['de']::varchar[]" in q["sql"] for q in searched.captured_queries)
         claimed = skill_candidates(needed, where, 10)
-        monkeypatch.setattr(candidates_module, "language_graphs", lambda: {})
+        monkeypatch.setattr(graphs_module, "language_graphs", lambda: {})
         whole = dense_candidates(query, model.version, where, 10)
         assert skill_candidates(needed, where, 10) == claimed
         monkeypatch.undo()
@@ -198,7 +198,7 @@ def test_a_gig_searched_in_its_language_graph_finds_what_the_whole_graph_finds(s
     french = {p.id for p in speakers["profiles"] if "fr" in p.languages}
     assert in_graphs.keys() == german | french
     claimed = skill_candidates(needed, where, 20)
-    monkeypatch.setattr(candidates_module, "language_graphs", lambda: {})
+    monkeypatch.setattr(graphs_module, "language_graphs", lambda: {})
     assert skill_candidates(needed, where, 20) == claimed  # the languages' lists merged, strongest first
     monkeypatch.undo()
     assert claimed.keys() <= german | french and claimed.keys() - german  # not vacuous: a French-only claimant
