@@ -43,7 +43,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import OUT, ROOT, percentiles, start_bench, write_json
+from bench.common import OUT, ROOT, percentiles, start_bench, start_celery_worker, write_json
 
 MAX_REQUESTS_PER_ENDPOINT = 100_000
 # Client members whose tokens take turns: each user's throttle history (DRF's sliding-window log,
@@ -447,11 +447,7 @@ def main() -> None:
          "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", env.get("CELERY_QUEUE", "matchwork-bench"),
-         "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    worker = start_celery_worker(1, loglevel="WARNING", env=env, stdout=subprocess.DEVNULL)
     results = {}
     try:
         wait_http(port)

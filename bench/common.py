@@ -41,6 +41,15 @@ def start_bench() -> dict:
     return info
 
 
+def start_celery_worker(concurrency: int, *, loglevel: str, env: dict, stdout, stderr=None) -> subprocess.Popen:
+    """A Celery worker on the bench queue (``CELERY_QUEUE``), in a session of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", env.get("CELERY_QUEUE", "matchwork-bench"),
+         "--concurrency", str(concurrency), "--loglevel", loglevel, "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=stdout, stderr=stderr, start_new_session=True,
+    )  # fmt: skip
+
+
 def write_json(path: str, payload: dict) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:

@@ -35,11 +35,10 @@ import json
 import multiprocessing
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime
 
-from bench.common import OUT, ROOT, peak_rss_mib, start_bench, write_json
+from bench.common import OUT, peak_rss_mib, start_bench, start_celery_worker, write_json
 
 
 def _raw_process(threads: int, jobs, done, ready) -> None:
@@ -102,12 +101,8 @@ class CeleryWorker:
         self.read_at = 0
         self.records: list[dict] = []
         env = {**os.environ, "LOG_LEVEL": "INFO"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", env.get("CELERY_QUEUE", "matchwork-bench"),
-             "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        log, err = self.log, subprocess.STDOUT
+        self.proc = start_celery_worker(concurrency, loglevel="INFO", env=env, stdout=log, stderr=err)
 
     def _read(self) -> list[dict]:
         with open(self.log_path, "rb") as fh:

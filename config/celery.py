@@ -19,12 +19,11 @@ def _encoder_threads(sender=None, **_kwargs) -> None:
     (``matching.encoder.plan_worker_threads``)."""
     from matching.encoder import plan_worker_threads
 
-    threads = plan_worker_threads(
-        concurrency=getattr(sender, "concurrency", None), pool=getattr(sender, "pool_cls", None)
-    )
+    concurrency = getattr(sender, "concurrency", None)
+    threads = plan_worker_threads(concurrency=concurrency, pool=getattr(sender, "pool_cls", None))
     logging.getLogger("matchwork.matching.encoder").info(
         "encoder threads per worker process",
-        extra={"threads": threads or "torch default", "concurrency": str(getattr(sender, "concurrency", ""))},
+        extra={"threads": threads or "torch default", "concurrency": str(concurrency or "")},
     )
 
 

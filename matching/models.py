@@ -15,18 +15,18 @@ from marketplace.models import FreelancerProfile, Gig, ProfileFilterCopy
 
 DIMENSIONS = 384
 # The freelancer graph's HNSW parameters (the main index below, the benchmark's rebuild).
-# ef_construction 128 builds a graph in which a search
-# finds more of the true nearest profiles for the same candidate list: recall@20 0.99 at
-# ``hnsw.ef_search`` 100 at 100k profiles, against 0.95-0.96 with 64, for a build 1.1-1.5x as long
-# (docs/benchmarks.md, eleventh pass).
+# ef_construction 128 builds a graph in which a search finds more of the true nearest profiles for
+# the same candidate list: recall@20 0.99 at ``hnsw.ef_search`` 100 at 100k profiles, against
+# 0.95-0.96 with 64, for a build 1.1-1.5x as long (docs/benchmarks.md, eleventh pass).
 FREELANCER_HNSW = {"m": 16, "ef_construction": 128}
 # The same graph as SQL, after ``ON matching_freelancerembedding``.
 _HNSW_SQL = "USING hnsw (embedding vector_cosine_ops) WITH (m = {m}, ef_construction = {ef_construction})"
 FREELANCER_HNSW_SQL = _HNSW_SQL.format(**FREELANCER_HNSW)
 # The language graphs' HNSW parts (ranking/graphs.py): a graph of one language's speakers is small
 # enough that the shorter list finds their nearest as well (recall@20 on the bench's gigs searched
-# there 1.000 at 100k, 0.993-1.000 at 1M), and every vector written also goes into its languages' graphs, which with 128
-# cost about as much per write as the main graph (docs/benchmarks.md, section 2, thirteenth pass).
+# there 1.000 at 100k, 0.993-1.000 at 1M), and every vector written also goes into its languages'
+# graphs, which with 128 cost about as much per write as the main graph (docs/benchmarks.md,
+# section 2, thirteenth pass).
 LANGUAGE_GRAPH_HNSW = {"m": 16, "ef_construction": 64}
 LANGUAGE_GRAPH_HNSW_SQL = _HNSW_SQL.format(**LANGUAGE_GRAPH_HNSW)
 
