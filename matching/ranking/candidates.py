@@ -176,13 +176,19 @@ def statement_cursor():
     Otherwise Django's cursor: values bound into the text, planned every time. So it is too while
     Django records queries (``DEBUG``, a test's capture), whose record of a prepared statement
     would hold no SQL.
+
+    Prepared, the rows also come back in PostgreSQL's binary format: a ranking reads ~140 rows
+    of arrays and floats, which psycopg parses in about half the time from binary as from text
+    (docs/benchmarks.md, fourteenth pass). The values are the same Python types either way.
     """
     if not settings.MATCHING_PREPARED_STATEMENTS or connection.queries_logged:
         return connection.cursor()
     connection.ensure_connection()
     connection.validate_thread_sharing()
+    cursor = psycopg.Cursor(connection.connection)
+    cursor.format = psycopg.pq.Format.BINARY
     # Django's wrapper runs it, so its errors are Django's as for any other query.
-    return connection.make_cursor(psycopg.Cursor(connection.connection))
+    return connection.make_cursor(cursor)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ neutral (1.0) rather than missing, so candidates stay comparable within a gig.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -40,7 +41,7 @@ RELATED_MAX = 0.6
 WORKDAY = (9, 17)  # local working hours used for timezone overlap
 
 
-@dataclass
+@dataclass(slots=True)
 class ClaimFacts:
     skill_id: int
     name: str
@@ -48,7 +49,7 @@ class ClaimFacts:
     years: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class CandidateFacts:
     """What the ranking knows about one freelancer."""
 
@@ -95,15 +96,14 @@ def timezone_overlap_hours(tz_a: str, tz_b: str, when: datetime | None = None) -
     """Hours per day that two local 9:00-17:00 working days overlap (None if a zone is unknown)."""
     if when is None:
         # Offsets change only at DST transitions: one computation per pair and hour is enough
-        # (every candidate of every ranking asks this).
-        now = datetime.now(UTC)
-        return _overlap_this_hour(tz_a, tz_b, now.replace(minute=0, second=0, microsecond=0))
+        # (every candidate of every ranking asks this), keyed by the hour since the epoch.
+        return _overlap_this_hour(tz_a, tz_b, int(time.time() // 3600))
     return _overlap(tz_a, tz_b, when)
 
 
 @lru_cache(maxsize=4096)
-def _overlap_this_hour(tz_a: str, tz_b: str, hour: datetime) -> float | None:
-    return _overlap(tz_a, tz_b, hour)
+def _overlap_this_hour(tz_a: str, tz_b: str, hour: int) -> float | None:
+    return _overlap(tz_a, tz_b, datetime.fromtimestamp(hour * 3600, UTC))
 
 
 def _overlap(tz_a: str, tz_b: str, when: datetime) -> float | None:
@@ -128,7 +128,7 @@ def bayesian_rating(rating: float | None, count: int, prior: float = DEFAULT_PRI
     return total / (PRIOR_REVIEWS + count)
 
 
-@dataclass
+@dataclass(slots=True)
 class Scored:
     score: float
     components: dict[str, float]
