@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import struct
 import time
 import weakref
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -141,7 +144,7 @@ def dense_sql(vectors: np.ndarray, model_version: str, where: Eligibility, limit
     )
     params: list = []
     for vector in vectors:
-        literal = vector_literal(vector)
+        literal = VectorParam(vector)
         # ``limit`` rows per vector. Both views of a profile sit in the index, so a search's rows
         # can hold fewer than ``limit`` profiles; merged by best similarity (``GROUP BY``, below), the
         # searches of all the query vectors still hold the exact top ``limit // 2`` by best
@@ -181,9 +184,10 @@ def statement_cursor():
     of arrays and floats, which psycopg parses in about half the time from binary as from text
     (docs/benchmarks.md, fourteenth pass). The values are the same Python types either way.
     """
+    connection.ensure_connection()
+    _register_vector_dumpers(connection.connection)
     if not settings.MATCHING_PREPARED_STATEMENTS or connection.queries_logged:
         return connection.cursor()
-    connection.ensure_connection()
     connection.validate_thread_sharing()
     cursor = psycopg.Cursor(connection.connection)
     cursor.format = psycopg.pq.Format.BINARY
@@ -336,7 +340,7 @@ def exact_dense_sql(vectors: np.ndarray, model_version: str, profile_ids: list[i
         ORDER BY sim DESC, e.profile_id
         LIMIT %s
         """,  # noqa: S608 - only fixed SQL fragments are interpolated; values are parameters
-        [*(vector_literal(v) for v in vectors), list(profile_ids), model_version, limit],
+        [*(VectorParam(v) for v in vectors), list(profile_ids), model_version, limit],
     )
 
 
@@ -358,6 +362,48 @@ def vector_literal(vector: np.ndarray) -> str:
     A ranking writes each of its query vectors for its searches and again for its candidates'
     cosines: the latest ones are remembered, by their bytes."""
     return _literal(np.asarray(vector, dtype=np.float32).tobytes())
+
+
+class VectorParam:
+    """A query vector as a statement's value (``%s::vector``) on a ``statement_cursor``.
+
+    Where values are bound on the server (prepared statements) it goes in pgvector's binary
+    format: no decimal text to write in Python nor to parse in PostgreSQL, for the six vector
+    values of a ranking (docs/benchmarks.md, fourteenth pass); elsewhere (Django's cursor) as
+    ``vector_literal``'s text."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, vector: np.ndarray) -> None:
+        self.array = np.asarray(vector, dtype=np.float32)
+
+
+class _VectorTextDumper(Dumper):
+    def dump(self, obj: VectorParam) -> bytes:
+        return _literal(obj.array.tobytes()).encode()
+
+
+class _VectorBinaryDumper(Dumper):
+    format = pq.Format.BINARY
+
+    def dump(self, obj: VectorParam) -> bytes:
+        # pgvector's vector_recv: the dimensions and a reserved word (int16 each), then float4s,
+        # all in network byte order. The type comes from the statement's ``::vector``.
+        array = obj.array
+        return struct.pack(">HH", array.shape[0], 0) + array.astype(">f4").tobytes()
+
+
+_vector_dumpers_on: weakref.WeakSet = weakref.WeakSet()  # psycopg connections that have them
+
+
+def _register_vector_dumpers(raw_connection) -> None:
+    if raw_connection in _vector_dumpers_on:
+        return
+    # The binary one last: a ``%s`` takes the latest dumper of either format; a cursor that
+    # binds values into the text (Django's) asks for the text one.
+    raw_connection.adapters.register_dumper(VectorParam, _VectorTextDumper)
+    raw_connection.adapters.register_dumper(VectorParam, _VectorBinaryDumper)
+    _vector_dumpers_on.add(raw_connection)
 
 
 @functools.lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..models import EmbeddingView
-from .candidates import _FROM, Sql, statement_cursor, vector_literal
+from .candidates import _FROM, Sql, VectorParam, statement_cursor
 from .lexical import LexicalQuery, exact_bm25_sql
 from .scoring import CandidateFacts, ClaimFacts
 from .skills import skill_catalogue
@@ -50,7 +50,7 @@ def described(
                    array_agg(-(e.embedding <#> %s::vector)) AS with_skills
             FROM matching_freelancerembedding e WHERE e.profile_id = p.id AND e.model_version = %s
         ) v ON true"""
-        params += [vector_literal(query[0]), vector_literal(query[1]), model_version]
+        params += [VectorParam(query[0]), VectorParam(query[1]), model_version]
         views = "v.views, v.with_full, v.with_skills"
     else:
         cosines, views = "", "NULL::text[], NULL::float8[], NULL::float8[]"

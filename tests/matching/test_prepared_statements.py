@@ -68,3 +68,29 @@ def test_with_prepared_statements_off_a_ranking_plans_every_statement_and_shows_
     # the filters whose values a generic plan does not see still hold: rate cap and language
     assert all(float(rates[c.profile_id]) <= 50 * 1.25 and "de" in languages[c.profile_id] for c in prepared)
     assert any(float(r) > 50 * 1.25 and "de" in languages[pid] for pid, r in rates.items())  # some too dear
+
+
+@pytest.mark.django_db
+def test_a_query_vector_reaches_postgresql_exactly_when_prepared_and_as_its_text_otherwise(settings):
+    import numpy as np
+
+    from matching.ranking.candidates import VectorParam, statement_cursor, vector_literal
+
+    rng = np.random.default_rng(5)
+    vector = rng.standard_normal(384).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    sql = "SELECT (%s::vector)::real[], %s::vector <#> %s::vector"
+    with statement_cursor() as cursor:  # prepared: pgvector's binary format, and binary rows
+        cursor.execute(sql, [VectorParam(vector)] * 3)
+        components, negative_dot = cursor.fetchone()
+    assert np.array_equal(np.asarray(components, dtype=np.float32), vector)  # bit for bit
+    assert negative_dot == pytest.approx(-float(vector @ vector), abs=1e-6)
+
+    settings.MATCHING_PREPARED_STATEMENTS = False
+    with statement_cursor() as cursor:  # Django's cursor: the value is written into the text
+        cursor.execute(sql, [VectorParam(vector)] * 3)
+        components, _ = cursor.fetchone()
+    text = np.asarray(vector_literal(vector)[1:-1].split(","), dtype=np.float32)
+    assert np.array_equal(np.asarray(components, dtype=np.float32), text)
+    assert not np.array_equal(text, vector)  # 7 decimals: not the same bits
+    assert np.abs(text - vector).max() < 1e-7
