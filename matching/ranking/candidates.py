@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
-from psycopg import pq
-from psycopg.adapt import Dumper
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg import pq
+from psycopg.adapt import Dumper
 
 from .graphs import AVAILABLE, VISIBLE, language_clause, level_rank_sql, searched_in_language_graphs
 from .parallel import in_pool
@@ -190,7 +190,7 @@ def statement_cursor():
         return connection.cursor()
     connection.validate_thread_sharing()
     cursor = psycopg.Cursor(connection.connection)
-    cursor.format = psycopg.pq.Format.BINARY
+    cursor.format = pq.Format.BINARY
     # Django's wrapper runs it, so its errors are Django's as for any other query.
     return connection.make_cursor(cursor)
 

@@ -91,22 +91,21 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     (``view_blend``; 0 without cosines) and their BM25 (0 without one)."""
     catalogue = skill_catalogue({sid for row in rows if row[10] for sid in row[10]})
     facts: dict[int, CandidateFacts] = {}
-    # Every candidate of every ranking passes here (~140 rows): one unpacking per row, and the
-    # claims built in one pass.
+    # Every candidate of every ranking passes here (~140 rows): the claims are built in one pass.
     for row in rows:
         pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs = row[:10]
         skill_ids, levels, years, views, with_full, with_skills, bm25 = row[10:17]
         f = CandidateFacts(
-            pid,
-            name,
-            headline,
-            float(rate),
-            hours,
-            tz,
-            list(languages),
-            float(rating) if rating is not None else None,
-            rating_count,
-            jobs,
+            profile_id=pid,
+            display_name=name,
+            headline=headline,
+            hourly_rate=float(rate),
+            available_hours_per_week=hours,
+            timezone=tz,
+            languages=list(languages),
+            rating_avg=float(rating) if rating is not None else None,
+            rating_count=rating_count,
+            completed_jobs=jobs,
             lexical=float(bm25) if bm25 is not None else 0.0,
         )
         if skill_ids:
@@ -115,7 +114,10 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
                 for sid, level, yrs in zip(skill_ids, levels, years, strict=True)
                 if sid in catalogue
             )
-            f.claims = {sid: ClaimFacts(sid, skill_name, level, yrs) for skill_name, sid, level, yrs in known}
+            f.claims = {
+                sid: ClaimFacts(skill_id=sid, name=skill_name, level=level, years=yrs)
+                for skill_name, sid, level, yrs in known
+            }
         if views:
             pairs = {view: (a, b) for view, a, b in zip(views, with_full, with_skills, strict=True)}
             f.semantic = view_blend(pairs.get(_FULL), pairs.get(_SKILLS))
