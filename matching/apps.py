@@ -21,6 +21,12 @@ class MatchingConfig(AppConfig):
 
         post_save.connect(forget_catalogue, sender=Skill, dispatch_uid="matching.skill_saved")
         post_delete.connect(forget_catalogue, sender=Skill, dispatch_uid="matching.skill_deleted")
+        # Query vectors bound as values (candidates.VectorParam), on every connection it opens.
+        from django.db.backends.signals import connection_created
+
+        from .ranking.candidates import register_vector_dumpers
+
+        connection_created.connect(register_vector_dumpers, dispatch_uid="matching.vector_dumpers")
         limit_blas_threads()
 
 

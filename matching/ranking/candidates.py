@@ -184,10 +184,9 @@ def statement_cursor():
     of arrays and floats, which psycopg parses in about half the time from binary as from text
     (docs/benchmarks.md, fourteenth pass). The values are the same Python types either way.
     """
-    connection.ensure_connection()
-    _register_vector_dumpers(connection.connection)
     if not settings.MATCHING_PREPARED_STATEMENTS or connection.queries_logged:
         return connection.cursor()
+    connection.ensure_connection()
     connection.validate_thread_sharing()
     cursor = psycopg.Cursor(connection.connection)
     cursor.format = pq.Format.BINARY
@@ -370,7 +369,7 @@ class VectorParam:
     Where values are bound on the server (prepared statements) it goes in pgvector's binary
     format: no decimal text to write in Python nor to parse in PostgreSQL, for the six vector
     values of a ranking (docs/benchmarks.md, fourteenth pass); elsewhere (Django's cursor) as
-    ``vector_literal``'s text."""
+    ``vector_literal``'s text. Every connection knows it (``register_vector_dumpers``)."""
 
     __slots__ = ("array",)
 
@@ -380,7 +379,7 @@ class VectorParam:
 
 class _VectorTextDumper(Dumper):
     def dump(self, obj: VectorParam) -> bytes:
-        return _literal(obj.array.tobytes()).encode()
+        return vector_literal(obj.array).encode()
 
 
 class _VectorBinaryDumper(Dumper):
@@ -393,17 +392,14 @@ class _VectorBinaryDumper(Dumper):
         return struct.pack(">HH", array.shape[0], 0) + array.astype(">f4").tobytes()
 
 
-_vector_dumpers_on: weakref.WeakSet = weakref.WeakSet()  # psycopg connections that have them
-
-
-def _register_vector_dumpers(raw_connection) -> None:
-    if raw_connection in _vector_dumpers_on:
-        return
+def register_vector_dumpers(sender=None, connection=None, **_kwargs) -> None:
+    """How ``VectorParam`` goes to PostgreSQL, on a new database connection (a receiver of
+    Django's ``connection_created``, connected in ``matching.apps``)."""
+    adapters = connection.connection.adapters
     # The binary one last: a ``%s`` takes the latest dumper of either format; a cursor that
     # binds values into the text (Django's) asks for the text one.
-    raw_connection.adapters.register_dumper(VectorParam, _VectorTextDumper)
-    raw_connection.adapters.register_dumper(VectorParam, _VectorBinaryDumper)
-    _vector_dumpers_on.add(raw_connection)
+    adapters.register_dumper(VectorParam, _VectorTextDumper)
+    adapters.register_dumper(VectorParam, _VectorBinaryDumper)
 
 
 @functools.lru_cache(maxsize=256)

@@ -5,10 +5,10 @@ Left to torch, each process of a prefork pool takes a thread per CPU: on 2 CPUs 
 concurrency 2 encoded at about half the model's speed (docs/benchmarks.md, section 2)."""
 
 import json
-import os
 
 import pytest
 
+from matching.encoder import available_cpus
 from tests.reliability import data
 from tests.reliability.harness import report, wait_until
 
@@ -30,7 +30,7 @@ def _records(log: str, msg: str) -> list[dict]:
 
 
 def test_a_worker_of_concurrency_two_gives_each_process_its_share_of_the_cpus(stack):
-    cpus = len(os.sched_getaffinity(0))
+    cpus = available_cpus()  # as the worker counts them
     share = max(1, cpus // 2)
     ids = data.freelancers(stack, 48, "threads")
     stack.start_worker("worker", concurrency=2, MATCHING_ENCODER_THREADS="0")
