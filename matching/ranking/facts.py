@@ -85,6 +85,24 @@ def view_blend(full: tuple[float, float] | None, skills: tuple[float, float] | N
     return 0.5 * (sum(sims) / len(sims)) + 0.5 * max(sims + cross) if sims else 0.0
 
 
+# The claims of every candidate of every ranking (~750 per ranking) are a few thousand distinct
+# (skill, level, years) triples: a process builds each ``ClaimFacts`` once and shares it (they are
+# frozen), again when the skill is renamed. Bounded; cleared whole when full.
+CLAIM_CACHE_SIZE = 50_000
+_claims: dict[tuple[int, str, int | None], ClaimFacts] = {}
+
+
+def _claim(key: tuple[int, str, int | None], name: str) -> ClaimFacts:
+    if len(_claims) >= CLAIM_CACHE_SIZE:
+        _claims.clear()
+    claim = _claims[key] = ClaimFacts(skill_id=key[0], name=name, level=key[1], years=key[2])
+    return claim
+
+
+def _claim_order(claim: ClaimFacts) -> tuple:
+    return claim.name, claim.skill_id, claim.level, claim.years
+
+
 def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     """The candidates of ``described`` rows, with their claims (named from the process's skill
     catalogue, in the order of the names, as explanations list them), their semantic similarity
@@ -93,8 +111,8 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     facts: dict[int, CandidateFacts] = {}
     # Every candidate of every ranking passes here (~140 rows): the claims are built in one pass.
     for row in rows:
-        pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs = row[:10]
-        skill_ids, levels, years, views, with_full, with_skills, bm25 = row[10:17]
+        (pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs,
+         skill_ids, levels, years, views, with_full, with_skills, bm25) = row  # fmt: skip
         f = CandidateFacts(
             profile_id=pid,
             display_name=name,
@@ -109,18 +127,23 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
             lexical=float(bm25) if bm25 is not None else 0.0,
         )
         if skill_ids:
-            known = sorted(
-                (catalogue[sid][0], sid, level, yrs)
-                for sid, level, yrs in zip(skill_ids, levels, years, strict=True)
-                if sid in catalogue
-            )
-            f.claims = {
-                sid: ClaimFacts(skill_id=sid, name=skill_name, level=level, years=yrs)
-                for skill_name, sid, level, yrs in known
-            }
+            claims = []
+            for key in zip(skill_ids, levels, years, strict=True):
+                entry = catalogue.get(key[0])
+                if entry is None:  # a skill deleted since the row was read
+                    continue
+                claim = _claims.get(key)
+                if claim is None or claim.name != entry[0]:
+                    claim = _claim(key, entry[0])
+                claims.append(claim)
+            claims.sort(key=_claim_order)
+            f.claims = {claim.skill_id: claim for claim in claims}
         if views:
-            pairs = {view: (a, b) for view, a, b in zip(views, with_full, with_skills, strict=True)}
-            f.semantic = view_blend(pairs.get(_FULL), pairs.get(_SKILLS))
+            if views == [_FULL, _SKILLS]:  # the usual row: both views, in the order view_blend reads
+                f.semantic = view_blend((with_full[0], with_skills[0]), (with_full[1], with_skills[1]))
+            else:
+                pairs = {view: (a, b) for view, a, b in zip(views, with_full, with_skills, strict=True)}
+                f.semantic = view_blend(pairs.get(_FULL), pairs.get(_SKILLS))
         facts[pid] = f
     return facts
 

@@ -30,6 +30,14 @@ WEIGHTS = {
     "reputation": 0.04,
 }
 _WEIGHT_TOTAL = sum(WEIGHTS.values())
+# The same weights as names: ``score_candidate`` runs for every candidate of every ranking.
+(_W_SEMANTIC, _W_LEXICAL, _W_REQUIRED, _W_NICE, _W_FOCUS, _W_RATE, _W_AVAILABILITY, _W_TIMEZONE, _W_REPUTATION) = (
+    WEIGHTS[k]
+    for k in (
+        "semantic", "lexical", "required_skills", "nice_to_have", "focus", "rate_fit", "availability", "timezone",
+        "reputation",
+    )
+)  # fmt: skip
 # Reputation prior: a newcomer counts as PRIOR_REVIEWS reviews of the marketplace's mean rating.
 DEFAULT_PRIOR_RATING = 4.5
 PRIOR_REVIEWS = 5
@@ -41,7 +49,7 @@ RELATED_MAX = 0.6
 WORKDAY = (9, 17)  # local working hours used for timezone overlap
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)  # shared: facts.py builds each once per process
 class ClaimFacts:
     skill_id: int
     name: str
@@ -165,8 +173,19 @@ def score_candidate(
     are built only for the candidates explained.
     """
     claims, near_claims = c.claims, c.related
-    fits = [_need_fit(c, need)[0] for need in spec.required_needs]
-    required_cov = sum(fits) / len(fits) if fits else 1.0
+    # Every candidate of every ranking is scored: the needs' fits are summed inline (``_need_fit``
+    # is the same arithmetic, which the explanation reads).
+    required = spec.required_needs
+    required_cov = 1.0
+    if required:
+        total = 0.0
+        for need in required:
+            claim = claims.get(need.skill_id)
+            if claim is not None:
+                total += skill_level_fit(claim.level, need.min_level)
+            elif (near := near_claims.get(need.skill_id)) is not None:
+                total += related_credit(near[1]) * skill_level_fit(claims[near[0]].level, need.min_level)
+        required_cov = total / len(required)
     nice = spec.nice_needs
     nice_credit = 0.0
     for n in nice:
@@ -199,15 +218,15 @@ def score_candidate(
 
     # The blend reads the components as computed; the explanation shows them rounded.
     score = (
-        WEIGHTS["semantic"] * semantic_norm
-        + WEIGHTS["lexical"] * lexical_norm
-        + WEIGHTS["required_skills"] * required_cov
-        + WEIGHTS["nice_to_have"] * nice_cov
-        + WEIGHTS["focus"] * c.focus
-        + WEIGHTS["rate_fit"] * rate_fit
-        + WEIGHTS["availability"] * availability
-        + WEIGHTS["timezone"] * tz_fit
-        + WEIGHTS["reputation"] * reputation
+        _W_SEMANTIC * semantic_norm
+        + _W_LEXICAL * lexical_norm
+        + _W_REQUIRED * required_cov
+        + _W_NICE * nice_cov
+        + _W_FOCUS * c.focus
+        + _W_RATE * rate_fit
+        + _W_AVAILABILITY * availability
+        + _W_TIMEZONE * tz_fit
+        + _W_REPUTATION * reputation
     ) / _WEIGHT_TOTAL
     if not explain:
         return Scored(score=round(score, 6), components={}, explanation={})

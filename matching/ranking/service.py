@@ -145,9 +145,8 @@ def attach_skill_relations(
     if not needs:
         return
     names = {n.skill_id: n.name for n in needs}
-    for f in facts.values():
-        names.update({c.skill_id: c.name for c in f.claims.values()})
-    claim_ids = {c.skill_id for f in facts.values() for c in f.claims.values()}
+    names.update((cid, c.name) for f in facts.values() for cid, c in f.claims.items())
+    claim_ids = {cid for f in facts.values() for cid in f.claims}
     if sims is None:
         sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
     need_ids = {n.skill_id for n in needs}
@@ -157,17 +156,19 @@ def attach_skill_relations(
         for cid in claim_ids
         if cid in need_ids or max(sims[n.skill_id].get(cid, -1.0) for n in needs) >= RELATED_FLOOR
     }
+    # Every candidate of every ranking passes here: the closest claim is found by the rows' own
+    # lookup (``skill_similarities`` gives each need a cosine for every claimed skill).
+    rows = [(need.skill_id, sims[need.skill_id]) for need in needs]
     for f in facts.values():
-        if not f.claims:
+        claims = f.claims
+        if not claims:
             f.focus = 0.0
             continue
-        for need in needs:
-            if need.skill_id in f.claims:
-                continue
-            row = sims[need.skill_id]
-            best = max(f.claims, key=lambda cid, row=row: row.get(cid, -1.0))
-            f.related[need.skill_id] = (best, row.get(best, -1.0))
-        f.focus = sum(1 for cid in f.claims if cid in relevant) / len(f.claims)
+        for need_id, row in rows:
+            if need_id not in claims:
+                best = max(claims, key=row.__getitem__)
+                f.related[need_id] = (best, row[best])
+        f.focus = len(relevant.intersection(claims)) / len(claims)
 
 
 # The marketplace's mean rating moves slowly; averaging every rated profile per ranking cost a
