@@ -1,8 +1,8 @@
 """What a ranking keeps or estimates per process: the skill names and aliases
-(matching/ranking/skills.py), the marketplace's mean rating."""
+(matching/ranking/skills.py), the candidates' claims (facts.py), the marketplace's mean rating."""
 
 from marketplace.models import Skill
-from matching.ranking import skills
+from matching.ranking import facts, skills
 from matching.ranking.facts import load_facts
 from matching.ranking.skills import skill_texts
 
@@ -31,6 +31,27 @@ def test_skill_names_are_kept_a_while_and_a_save_here_is_seen_at_once(make_freel
     cvat.save()
     assert names() == ["CVAT annotation", "Image annotation"]
     assert skill_texts({cvat.id})[cvat.id] == ["CVAT annotation", "cvat.ai"]
+
+
+def test_candidates_with_the_same_claim_share_it_and_the_process_keeps_a_bounded_number(make_freelancer, monkeypatch):
+    """Every ranking builds ~750 claims; a process builds each (skill, level, years) once."""
+    one = make_freelancer(headline="Annotator", skills=[("CVAT", "advanced"), ("Image annotation", "expert")])
+    two = make_freelancer(headline="QA annotator", skills=[("CVAT", "advanced"), ("Image annotation", "beginner")])
+    cvat, image = (Skill.objects.get(name=n).id for n in ("CVAT", "Image annotation"))
+    found = load_facts([one.id, two.id], "")
+    assert found[one.id].claims[cvat] is found[two.id].claims[cvat]  # the same claim, one object
+    assert found[one.id].claims[image] is not found[two.id].claims[image]
+    assert [found[two.id].claims[image].level, found[one.id].claims[image].level] == ["beginner", "expert"]
+
+    monkeypatch.setattr(facts, "CLAIM_CACHE_SIZE", 2)
+    facts._claims.clear()
+    for _ in range(2):
+        found = load_facts([one.id, two.id], "")
+        assert len(facts._claims) <= 2
+        assert [(c.name, c.level) for c in found[two.id].claims.values()] == [
+            ("CVAT", "advanced"),
+            ("Image annotation", "beginner"),
+        ]
 
 
 def test_the_mean_rating_of_a_large_marketplace_comes_from_a_sample_of_pages(make_freelancer, monkeypatch):
