@@ -31,13 +31,10 @@ WEIGHTS = {
 }
 _WEIGHT_TOTAL = sum(WEIGHTS.values())
 # The same weights as names: ``score_candidate`` runs for every candidate of every ranking.
-(_W_SEMANTIC, _W_LEXICAL, _W_REQUIRED, _W_NICE, _W_FOCUS, _W_RATE, _W_AVAILABILITY, _W_TIMEZONE, _W_REPUTATION) = (
-    WEIGHTS[k]
-    for k in (
-        "semantic", "lexical", "required_skills", "nice_to_have", "focus", "rate_fit", "availability", "timezone",
-        "reputation",
-    )
-)  # fmt: skip
+_W_SEMANTIC, _W_LEXICAL = WEIGHTS["semantic"], WEIGHTS["lexical"]
+_W_REQUIRED, _W_NICE, _W_FOCUS = WEIGHTS["required_skills"], WEIGHTS["nice_to_have"], WEIGHTS["focus"]
+_W_RATE, _W_AVAILABILITY, _W_TIMEZONE = WEIGHTS["rate_fit"], WEIGHTS["availability"], WEIGHTS["timezone"]
+_W_REPUTATION = WEIGHTS["reputation"]
 # Reputation prior: a newcomer counts as PRIOR_REVIEWS reviews of the marketplace's mean rating.
 DEFAULT_PRIOR_RATING = 4.5
 PRIOR_REVIEWS = 5
