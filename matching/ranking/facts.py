@@ -99,8 +99,8 @@ def _claim(key: tuple[int, str, int | None], name: str) -> ClaimFacts:
     return claim
 
 
-def _claim_order(claim: ClaimFacts) -> tuple:
-    return claim.name, claim.skill_id, claim.level, claim.years
+def _claim_order(claim: ClaimFacts) -> tuple[str, int]:
+    return claim.name, claim.skill_id  # a profile claims a skill once
 
 
 def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
@@ -130,7 +130,7 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
             claims = []
             for key in zip(skill_ids, levels, years, strict=True):
                 entry = catalogue.get(key[0])
-                if entry is None:  # a skill deleted since the row was read
+                if entry is None:  # a skill the catalogue does not name (any more): left out
                     continue
                 claim = _claims.get(key)
                 if claim is None or claim.name != entry[0]:
