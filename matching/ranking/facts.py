@@ -12,6 +12,7 @@ the SQL again and a wake-up of the waiting thread (docs/benchmarks.md, tenth pas
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING
 
 from ..models import EmbeddingView
@@ -92,15 +93,15 @@ CLAIM_CACHE_SIZE = 50_000
 _claims: dict[tuple[int, str, int | None], ClaimFacts] = {}
 
 
-def _claim(key: tuple[int, str, int | None], name: str) -> ClaimFacts:
+def _new_claim(key: tuple[int, str, int | None], name: str) -> ClaimFacts:
     if len(_claims) >= CLAIM_CACHE_SIZE:
         _claims.clear()
     claim = _claims[key] = ClaimFacts(skill_id=key[0], name=name, level=key[1], years=key[2])
     return claim
 
 
-def _claim_order(claim: ClaimFacts) -> tuple[str, int]:
-    return claim.name, claim.skill_id  # a profile claims a skill once
+# By name, then id: a profile claims a skill once.
+_claim_order = operator.attrgetter("name", "skill_id")
 
 
 def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
@@ -134,7 +135,7 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
                     continue
                 claim = _claims.get(key)
                 if claim is None or claim.name != entry[0]:
-                    claim = _claim(key, entry[0])
+                    claim = _new_claim(key, entry[0])
                 claims.append(claim)
             claims.sort(key=_claim_order)
             f.claims = {claim.skill_id: claim for claim in claims}

@@ -170,19 +170,8 @@ def score_candidate(
     are built only for the candidates explained.
     """
     claims, near_claims = c.claims, c.related
-    # Every candidate of every ranking is scored: the needs' fits are summed inline (``_need_fit``
-    # is the same arithmetic, which the explanation reads).
     required = spec.required_needs
-    required_cov = 1.0
-    if required:
-        total = 0.0
-        for need in required:
-            claim = claims.get(need.skill_id)
-            if claim is not None:
-                total += skill_level_fit(claim.level, need.min_level)
-            elif (near := near_claims.get(need.skill_id)) is not None:
-                total += related_credit(near[1]) * skill_level_fit(claims[near[0]].level, need.min_level)
-        required_cov = total / len(required)
+    required_cov = sum(_need_fit(c, need)[0] for need in required) / len(required) if required else 1.0
     nice = spec.nice_needs
     nice_credit = 0.0
     for n in nice:
