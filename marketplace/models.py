@@ -219,7 +219,10 @@ class FreelancerSkill(ProfileFilterCopy):
         ]
         indexes = [
             # The strongest claims of a skill first: matching reads a bounded number per needed
-            # skill (matching.ranking.candidates.skill_candidates spells the same expression).
+            # skill (matching.ranking.candidates.skill_candidates spells the same expression). The
+            # level and the profile's filter fields ride along in the index, so the walk checks
+            # each claim against the filters without reading the table (an index-only scan, on
+            # pages the visibility map marks all-visible; docs/benchmarks.md, sixteenth pass).
             models.Index(
                 F("skill"),
                 models.Case(
@@ -227,7 +230,16 @@ class FreelancerSkill(ProfileFilterCopy):
                     default=models.Value(0),
                 ).desc(),
                 F("profile").desc(),
-                name="skill_claim_strongest",
+                name="skill_claim_walk",
+                include=[
+                    "level",
+                    "visibility",
+                    "moderation_status",
+                    "available_hours_per_week",
+                    "languages",
+                    "hourly_rate",
+                    "user",
+                ],
             ),
         ]
 

@@ -421,7 +421,7 @@ _dense_session: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pool 
 
 # Claims read per needed skill, strongest first (level, then the newest profile).
 CLAIMS_PER_SKILL = 100
-# The same expression as the ``skill_claim_strongest`` index on marketplace_freelancerskill, so
+# The same expression as the ``skill_claim_walk`` index on marketplace_freelancerskill, so
 # PostgreSQL reads a skill's claims in that order and stops after CLAIMS_PER_SKILL eligible ones.
 _LEVEL_RANK_SQL = level_rank_sql("fs")
 
@@ -436,7 +436,8 @@ def skill_sql(skill_ids: list[int], where: Eligibility, limit: int, among: list[
     eligible profiles, when they are few (``few_eligible``): their claims are read directly
     instead of walking each skill's claims until enough pass the filters. The walk checks the
     filters on the profile fields copied on each claim (``FreelancerSkill``): on strict filters it
-    reads thousands of claims, and looking up each claimant's profile was most of its time.
+    reads thousands of claims, and looking up each claimant's profile was most of its time. The
+    index it walks (``skill_claim_walk``) carries those fields, so the claims' rows are not read.
     """
     if among is not None:
         return Sql(

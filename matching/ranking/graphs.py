@@ -52,7 +52,7 @@ _LISTED = " AND ".join((*VISIBLE, AVAILABLE))
 
 def level_rank_sql(alias: str) -> str:
     """A claim's level as a number, strongest highest: the order of the taxonomy walk, of its index
-    ``skill_claim_strongest`` (marketplace/models.py) and of the language graphs' claims part."""
+    ``skill_claim_walk`` (marketplace/models.py) and of the language graphs' claims part."""
     column = f"{alias}.level" if alias else "level"
     return (
         "CASE "

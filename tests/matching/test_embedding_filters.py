@@ -9,7 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 from marketplace.models import FreelancerProfile, FreelancerSkill
@@ -17,7 +17,7 @@ from marketplace.services import skill_resolve
 from matching.encoder import active_model
 from matching.models import FreelancerEmbedding
 from matching.ranking import spec_from_gig
-from matching.ranking.candidates import dense_candidates, eligibility_sql, few_eligible, skill_candidates
+from matching.ranking.candidates import dense_candidates, eligibility_sql, few_eligible, skill_candidates, skill_sql
 from matching.ranking.service import query_vectors
 from matching.services import freelancer_embeddings_refresh, gig_embeddings_refresh
 
@@ -193,6 +193,20 @@ def test_skill_claims_hold_their_profiles_fields_and_the_taxonomy_walk_reads_the
     assert claims_of(FreelancerProfile.objects.get(id=pricey))[0][4:] == (["de"], Decimal("80.00"))
     walked, eligible = walked_and_eligible()
     assert walked == eligible and len(walked) == 3 and not {hidden, pricey, suspended} & walked
+
+
+def test_the_taxonomy_walk_checks_the_filters_from_its_index_alone(annotation_market):
+    """The walk's index carries every field the hard filters read on a claim (marketplace/0008):
+    a filter on a field it lacks would read each claim's row again (an ``Index Scan``)."""
+    spec = replace(annotation_market, budget_type="hourly", budget_max=50.0, languages=("en", "de"))
+    statement = skill_sql([n.skill_id for n in spec.needs], eligibility_sql(spec), 40)
+    with connection.cursor() as cursor:
+        # A table this small would otherwise be read whole, or its pages through a bitmap.
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + statement.text, statement.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using skill_claim_walk" in plan
+    assert "Index Scan using skill_claim_walk" not in plan
 
 
 def _someone_waits_for_a_lock() -> bool:
