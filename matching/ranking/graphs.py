@@ -79,10 +79,16 @@ class _Part:
 
     prefix: str
     table: str
-    definition: str  # what follows ``ON table``
-    # its storage parameters, as PostgreSQL keeps them (``pg_class.reloptions``): a part built with
-    # others is rebuilt by the next sync (``plan_language_graphs``)
+    keys: str  # what follows ``ON table``, before any ``INCLUDE``
+    # its storage parameters, as PostgreSQL keeps them (``pg_class.reloptions``), and the columns it
+    # carries besides its keys (``INCLUDE``): a part built with others is rebuilt by the next sync
+    # (``plan_language_graphs``)
     options: frozenset[str] = frozenset()
+    include: tuple[str, ...] = ()
+
+    @property
+    def definition(self) -> str:
+        return f"{self.keys} INCLUDE ({', '.join(self.include)})" if self.include else self.keys
 
 
 PARTS = (
@@ -93,11 +99,14 @@ PARTS = (
         LANGUAGE_GRAPH_HNSW_SQL,
         frozenset(f"{key}={value}" for key, value in LANGUAGE_GRAPH_HNSW.items()),
     ),
-    # the taxonomy retriever's walk of each needed skill's strongest claims
+    # the taxonomy retriever's walk of each needed skill's strongest claims; like the main walk's
+    # index (``skill_claim_walk``) it carries what the walk reads besides the predicate's fields (the
+    # level, the rate and the user), so the walk reads the index alone
     _Part(
         "freelancer_skill_lang_",
         "marketplace_freelancerskill",
         f"(skill_id, ({level_rank_sql('')}) DESC, profile_id DESC)",
+        include=("level", "hourly_rate", "user_id"),
     ),
 )
 
@@ -145,7 +154,7 @@ def forget_language_graphs() -> None:
 class _Index(NamedTuple):
     name: str
     valid: bool  # a failed concurrent build leaves an invalid index
-    current: bool  # built with its part's parameters (``_Part.options``)
+    current: bool  # built with its part's parameters and columns (``_Part.options``, ``_Part.include``)
 
 
 def _indexes() -> dict[str, dict[str, _Index]]:
@@ -154,7 +163,9 @@ def _indexes() -> dict[str, dict[str, _Index]]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.relname, obj_description(c.oid, 'pg_class'), i.indisvalid, c.reloptions
+            SELECT c.relname, obj_description(c.oid, 'pg_class'), i.indisvalid, c.reloptions,
+                   ARRAY(SELECT a.attname::text FROM unnest(i.indkey[i.indnkeyatts:]) WITH ORDINALITY k(attnum, n)
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.n)
             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
             WHERE i.indrelid = ANY(%s::regclass[]) AND (c.relname LIKE %s OR c.relname LIKE %s)
             ORDER BY c.relname
@@ -163,10 +174,11 @@ def _indexes() -> dict[str, dict[str, _Index]]:
         )
         rows = cursor.fetchall()
     found: dict[str, dict[str, _Index]] = {}
-    for name, comment, valid, options in rows:
+    for name, comment, valid, options, included in rows:
         part = next(part for part in PARTS if name.startswith(part.prefix))
         code = comment.removeprefix(_COMMENT) if comment and comment.startswith(_COMMENT) else name
-        found.setdefault(code, {})[part.prefix] = _Index(name, bool(valid), frozenset(options or ()) == part.options)
+        current = frozenset(options or ()) == part.options and tuple(included) == part.include
+        found.setdefault(code, {})[part.prefix] = _Index(name, bool(valid), current)
     return found
 
 

@@ -137,6 +137,8 @@ def test_sync_builds_keeps_and_drops_the_graphs(speakers, settings, capsys):
         # the planner can use both: the searches repeat their predicates
         assert vectors.startswith("freelancer_emb_lang_") and vectors in plans
         assert claims.startswith("freelancer_skill_lang_") and claims in plans
+        # the claims part carries what the walk reads besides its predicate's fields (marketplace/0008)
+        assert f"Index Only Scan using {claims}" in plans
     assert not set(graphs["de"]) & set(_plans_of(speakers["gig"], "en").split())
 
     again = language_graphs_sync()
@@ -276,5 +278,26 @@ def test_a_language_graph_built_with_other_parameters_is_searched_until_the_sync
     language_graphs_sync()
     assert language_graphs(fresh=True) == graphs  # the same names, built again
     assert _graph_parameters(vectors) == model
+    plan = plan_language_graphs()
+    assert (plan.create, plan.drop, sorted(plan.keep)) == ([], [], ["de", "fr"])
+
+
+def test_a_claims_part_built_without_the_walks_columns_is_rebuilt_by_the_sync(speakers):
+    language_graphs_sync()
+    graphs = language_graphs(fresh=True)
+    _vectors, claims = graphs["de"]
+    with connection.cursor() as cursor:  # as a sync before the part carried the level, rate and user
+        cursor.execute("SELECT pg_get_indexdef(%s::regclass), obj_description(%s::regclass, 'pg_class')", [claims] * 2)
+        definition, comment = cursor.fetchone()
+        assert " INCLUDE (level, hourly_rate, user_id) " in definition
+        cursor.execute(f'DROP INDEX "{claims}"')
+        cursor.execute(definition.replace(" INCLUDE (level, hourly_rate, user_id)", ""))
+        cursor.execute(f'COMMENT ON INDEX "{claims}" IS %s', [comment])
+
+    assert language_graphs(fresh=True) == graphs  # still searched: an index of the same rows
+    plan = plan_language_graphs()
+    assert (plan.create, plan.drop, plan.keep) == (["de"], [claims], ["fr"])  # the vectors part stays
+    language_graphs_sync()
+    assert language_graphs(fresh=True) == graphs
     plan = plan_language_graphs()
     assert (plan.create, plan.drop, sorted(plan.keep)) == ([], [], ["de", "fr"])
