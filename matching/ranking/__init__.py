@@ -6,8 +6,8 @@ from .spec import GigSpec, SkillNeedSpec, spec_from_gig
 
 def reset_caches() -> None:
     """Forget the per-process corpus statistics, query lexemes, eligibility estimates, language
-    graphs, mean rating, query vectors and skill-name vectors (tests; after bulk loads)."""
-    from . import candidates, graphs, lexical, service, skills
+    graphs, mean rating, query vectors, skill-name vectors and named claims (tests; after bulk loads)."""
+    from . import candidates, facts, graphs, lexical, service, skills
 
     lexical._corpus = None
     lexical.forget_lexemes()
@@ -17,6 +17,7 @@ def reset_caches() -> None:
     with service._query_vectors_lock:
         service._query_vectors.clear()
     skills.forget()
+    facts._profile_claims.clear()
 
 
 __all__ = [

@@ -15,11 +15,13 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING
 
+from django.db import connection
+
 from ..models import EmbeddingView
 from .candidates import _FROM, Sql, VectorParam, statement_cursor
 from .lexical import LexicalQuery, exact_bm25_sql
 from .scoring import CandidateFacts, ClaimFacts
-from .skills import skill_catalogue
+from .skills import catalogue_generation, skill_catalogue
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -103,12 +105,42 @@ def _new_claim(key: tuple[int, str, int | None], name: str) -> ClaimFacts:
 # By name, then id: a profile claims a skill once.
 _claim_order = operator.attrgetter("name", "skill_id")
 
+# A profile's claims as scoring reads them (named, in order), kept with the arrays of its row they
+# were built from and the catalogue's generation (skills.catalogue_generation): the candidates of
+# a ranking are mostly candidates of earlier ones, whose claims then cost a lookup and a comparison
+# of three short arrays instead of being named and ordered again (the largest part of reading a
+# ranking's rows in Python; docs/benchmarks.md, seventeenth pass). The claims are shared, never
+# changed. Bounded; cleared whole when full.
+PROFILE_CLAIMS_CACHE_SIZE = 20_000
+_profile_claims: dict[tuple[str, int], tuple[list, list, list, int, dict[int, ClaimFacts]]] = {}
+
+
+def _named_claims(skill_ids: list, levels: list, years: list, catalogue: dict) -> dict[int, ClaimFacts]:
+    claims = []
+    for key in zip(skill_ids, levels, years, strict=True):
+        entry = catalogue.get(key[0])
+        if entry is None:  # a skill the catalogue does not name (any more): left out
+            continue
+        claim = _claims.get(key)
+        if claim is None or claim.name != entry[0]:
+            claim = _new_claim(key, entry[0])
+        claims.append(claim)
+    claims.sort(key=_claim_order)
+    return {claim.skill_id: claim for claim in claims}
+
 
 def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     """The candidates of ``described`` rows, with their claims (named from the process's skill
     catalogue, in the order of the names, as explanations list them), their semantic similarity
     (``view_blend``; 0 without cosines) and their BM25 (0 without one)."""
+    # The generation after the names are read is the one kept claims must have; claims built now
+    # are kept only if it did not move while they were read (then they are that generation's).
+    before = catalogue_generation()
     catalogue = skill_catalogue({sid for row in rows if row[10] for sid in row[10]})
+    generation = catalogue_generation()
+    keep = generation == before
+    database = connection.settings_dict["NAME"]
+    known = _profile_claims
     facts: dict[int, CandidateFacts] = {}
     # Every candidate of every ranking passes here (~140 rows): the claims are built in one pass.
     for row in rows:
@@ -128,17 +160,21 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
             lexical=float(bm25) if bm25 is not None else 0.0,
         )
         if skill_ids:
-            claims = []
-            for key in zip(skill_ids, levels, years, strict=True):
-                entry = catalogue.get(key[0])
-                if entry is None:  # a skill the catalogue does not name (any more): left out
-                    continue
-                claim = _claims.get(key)
-                if claim is None or claim.name != entry[0]:
-                    claim = _new_claim(key, entry[0])
-                claims.append(claim)
-            claims.sort(key=_claim_order)
-            f.claims = {claim.skill_id: claim for claim in claims}
+            cached = known.get((database, pid))
+            if (
+                cached is not None
+                and cached[3] == generation
+                and cached[0] == skill_ids
+                and cached[1] == levels
+                and cached[2] == years
+            ):
+                f.claims = cached[4]
+            else:
+                f.claims = _named_claims(skill_ids, levels, years, catalogue)
+                if keep:
+                    if len(known) >= PROFILE_CLAIMS_CACHE_SIZE:
+                        known.clear()
+                    known[(database, pid)] = (skill_ids, levels, years, generation, f.claims)
         if views:
             if views == [_FULL, _SKILLS]:  # the usual row: both views, in the order view_blend reads
                 f.semantic = view_blend((with_full[0], with_skills[0]), (with_full[1], with_skills[1]))

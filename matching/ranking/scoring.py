@@ -52,6 +52,10 @@ class ClaimFacts:
     name: str
     level: str
     years: int | None
+    rank: int = field(init=False, compare=False)  # the level's rank (SKILL_LEVEL_RANK), for scoring
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", _level(self.level))
 
 
 @dataclass(slots=True)
@@ -75,6 +79,7 @@ class CandidateFacts:
     focus: float = 1.0
     semantic: float = 0.0  # blended cosine similarity, [-1, 1]
     lexical: float = 0.0  # BM25, unnormalised
+    own: float = 0.0  # own_score, once the ranking has computed it
 
 
 def _level(level: str) -> int:
@@ -85,7 +90,12 @@ def skill_level_fit(claimed: str, needed: str) -> float:
     """1.0 when the claim meets the minimum level, less for each level short of it."""
     if not needed:
         return 1.0
-    gap = _level(needed) - _level(claimed)
+    return _level_fit(_level(claimed), _level(needed))
+
+
+def _level_fit(claimed_rank: int, needed_rank: int) -> float:
+    """``skill_level_fit`` by the levels' ranks (a needed rank of 0 asks no level)."""
+    gap = needed_rank - claimed_rank
     return 1.0 if gap <= 0 else max(0.2, 1.0 - 0.35 * gap)
 
 
@@ -145,30 +155,19 @@ def _need_fit(c: CandidateFacts, need: SkillNeedSpec) -> tuple[float, ClaimFacts
     claim (level fit), else the closest related claim (related credit times its level fit)."""
     claim = c.claims.get(need.skill_id)
     if claim is not None:
-        return skill_level_fit(claim.level, need.min_level), claim, None
+        return _level_fit(claim.rank, need.level_rank), claim, None
     near = c.related.get(need.skill_id)
     if near is None:
         return 0.0, None, None
     near_claim = c.claims[near[0]]
-    return related_credit(near[1]) * skill_level_fit(near_claim.level, need.min_level), None, near_claim
+    return related_credit(near[1]) * _level_fit(near_claim.rank, need.level_rank), None, near_claim
 
 
-def score_candidate(
-    spec: GigSpec,
-    c: CandidateFacts,
-    *,
-    lexical_norm: float,
-    semantic_norm: float,
-    prior_rating: float = DEFAULT_PRIOR_RATING,
-    explain: bool = True,
-) -> Scored:
-    """The components, the blended score and (with ``explain``) a readable explanation of one candidate.
-
-    Ranking scores every candidate without explanations and explains only the ones it returns:
-    without ``explain`` only the score is filled in (``components`` and ``explanation`` are
-    empty), which every candidate of every ranking pays for; the explanation's lists and texts
-    are built only for the candidates explained.
-    """
+def _own_components(spec: GigSpec, c: CandidateFacts, prior_rating: float) -> tuple[float, ...]:
+    """The components of a candidate that depend on the gig and the candidate alone (every one
+    but the semantic and lexical ones, which are normalised over all the ranking's candidates),
+    with the timezone overlap and the rating with its prior that the explanation shows:
+    ``(required, nice, rate_fit, availability, timezone, reputation, overlap, bayes)``."""
     claims, near_claims = c.claims, c.related
     required = spec.required_needs
     required_cov = sum(_need_fit(c, need)[0] for need in required) / len(required) if required else 1.0
@@ -201,21 +200,58 @@ def score_candidate(
 
     bayes = bayesian_rating(c.rating_avg, c.rating_count, prior_rating)
     reputation = min(1.0, max(0.0, (bayes - 1.0) / 4.0)) * 0.8 + 0.2 * min(1.0, math.log1p(c.completed_jobs) / 4)
+    return required_cov, nice_cov, rate_fit, availability, tz_fit, reputation, overlap, bayes
 
-    # The blend reads the components as computed; the explanation shows them rounded.
-    score = (
-        _W_SEMANTIC * semantic_norm
-        + _W_LEXICAL * lexical_norm
-        + _W_REQUIRED * required_cov
+
+def own_score(spec: GigSpec, c: CandidateFacts, prior_rating: float = DEFAULT_PRIOR_RATING) -> float:
+    """The weighted sum of the components that do not depend on the other candidates (``blend``
+    adds the semantic and lexical ones). A ranking computes it for each retriever's candidates as
+    soon as that retriever's rows arrive, while the other statement still runs (service.py)."""
+    required_cov, nice_cov, rate_fit, availability, tz_fit, reputation, _, _ = _own_components(spec, c, prior_rating)
+    return _own_sum(required_cov, nice_cov, c.focus, rate_fit, availability, tz_fit, reputation)
+
+
+def _own_sum(required_cov, nice_cov, focus, rate_fit, availability, tz_fit, reputation) -> float:
+    return (
+        _W_REQUIRED * required_cov
         + _W_NICE * nice_cov
-        + _W_FOCUS * c.focus
+        + _W_FOCUS * focus
         + _W_RATE * rate_fit
         + _W_AVAILABILITY * availability
         + _W_TIMEZONE * tz_fit
         + _W_REPUTATION * reputation
-    ) / _WEIGHT_TOTAL
+    )
+
+
+def blend(semantic_norm: float, lexical_norm: float, own: float) -> float:
+    """A candidate's score: its normalised semantic and lexical components and its ``own_score``,
+    weighted (``WEIGHTS``), rounded to 6 decimals."""
+    return round((_W_SEMANTIC * semantic_norm + _W_LEXICAL * lexical_norm + own) / _WEIGHT_TOTAL, 6)
+
+
+def score_candidate(
+    spec: GigSpec,
+    c: CandidateFacts,
+    *,
+    lexical_norm: float,
+    semantic_norm: float,
+    prior_rating: float = DEFAULT_PRIOR_RATING,
+    explain: bool = True,
+) -> Scored:
+    """The components, the blended score and (with ``explain``) a readable explanation of one candidate.
+
+    Without ``explain`` only the score is filled in (``components`` and ``explanation`` are
+    empty). A ranking scores its candidates by ``own_score`` and ``blend`` (the same arithmetic)
+    and explains only the ones it returns.
+    """
+    required_cov, nice_cov, rate_fit, availability, tz_fit, reputation, overlap, bayes = _own_components(
+        spec, c, prior_rating
+    )
+    # The blend reads the components as computed; the explanation shows them rounded.
+    own = _own_sum(required_cov, nice_cov, c.focus, rate_fit, availability, tz_fit, reputation)
+    score = blend(semantic_norm, lexical_norm, own)
     if not explain:
-        return Scored(score=round(score, 6), components={}, explanation={})
+        return Scored(score=score, components={}, explanation={})
     components = {
         "semantic": round(semantic_norm, 4),
         "semantic_cosine": round(c.semantic, 4),
@@ -229,7 +265,7 @@ def score_candidate(
         "reputation": round(reputation, 4),
     }
     return Scored(
-        score=round(score, 6),
+        score=score,
         components=components,
         explanation=_explanation(spec, c, rate_fit=rate_fit, overlap=overlap, bayes=bayes),
     )

@@ -32,7 +32,7 @@ from .candidates import (
 from .facts import described, load_facts, read_facts, view_blend
 from .lexical import LexicalQuery, lexical_query, lexical_scores_of_profile, lexical_sql
 from .parallel import side_by_side
-from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, Scored, score_candidate
+from .scoring import DEFAULT_PRIOR_RATING, RELATED_FLOOR, CandidateFacts, Scored, blend, own_score, score_candidate
 from .skills import remember_skill_vectors, skill_names_to_encode, skill_similarities
 from .spec import GigSpec
 
@@ -261,18 +261,34 @@ def lexical_and_taxonomy_retrieval(
     return read_facts(described(profile_ids_of(parts), query=query, words=words, model_version=model_version))
 
 
+def fitted(fit: tuple[GigSpec, float] | None, retrieve, args: tuple) -> dict[int, CandidateFacts]:
+    """``retrieve(*args)``'s candidates, and for a hybrid ranking (``fit``: the spec and the rating
+    prior) their skill relations (``attach_skill_relations``) and ``own_score``: computed in the
+    thread that read them, as soon as they arrive, while the other retriever's statement may
+    still run. Every part of it is the candidate's own (``relevant`` claims are so whoever claims
+    them), so each retriever's candidates get what they would among all of the ranking's."""
+    facts = retrieve(*args)
+    if fit is not None and facts:
+        spec, prior = fit
+        attach_skill_relations(spec, facts)
+        for f in facts.values():
+            f.own = own_score(spec, f, prior)
+    return facts
+
+
 def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20) -> list[RankedCandidate]:
     """Rank eligible freelancers for a gig (or an ad-hoc spec), best first, with explanations."""
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     model = active_model()
+    hybrid = strategy == "hybrid"
     # The single-signal baselines apply only the visibility rules: they measure what one retriever
     # does on its own. The full pipeline (hybrid, used by the product) applies every hard filter.
-    where = eligibility_sql(spec, feasibility=strategy == "hybrid")
+    where = eligibility_sql(spec, feasibility=hybrid)
 
     query = query_vectors(spec) if strategy in ("dense", "hybrid") else None
     dense_pool = max(DENSE_POOL, DENSE_POOL_FACTOR * limit)
-    needed = [n.skill_id for n in spec.needs if n.skill_id] if strategy == "hybrid" else []
+    needed = [n.skill_id for n in spec.needs if n.skill_id] if hybrid else []
     # The gig's words first: both statements below score their candidates' BM25 with them.
     words = lexical_query(spec.query_text) if strategy in ("lexical", "hybrid") else None
 
@@ -282,39 +298,32 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         if query is not None or needed
         else None
     )
+    # The marketplace's mean rating (kept a minute per process) is read first: each retriever's
+    # candidates are scored as soon as their rows arrive (``fitted``).
+    prior = marketplace_mean_rating() if hybrid else DEFAULT_PRIOR_RATING
+    fit = (spec, prior) if hybrid else None
     # Two statements side by side (parallel.py), each a retriever's search with its candidates'
     # facts, claims, cosines and BM25 (facts.py): the lexical and taxonomy retrievers here, the
     # dense one (an HNSW search per gig view, or the exact search among few profiles) in the pool.
     calls = []
     if words is not None or needed:
         pools = (max(LEXICAL_POOL, POOL_FACTOR * limit), max(SKILL_POOL, POOL_FACTOR * limit))
-        calls.append((lexical_and_taxonomy_retrieval, (words, needed, where, pools, few, query, model.version)))
+        args = (words, needed, where, pools, few, query, model.version)
+        calls.append((fitted, (fit, lexical_and_taxonomy_retrieval, args)))
     if query is not None:
-        calls.append((dense_retrieval, (query, words, where, dense_pool, few, model.version)))
+        calls.append((fitted, (fit, dense_retrieval, (query, words, where, dense_pool, few, model.version))))
     facts: dict[int, CandidateFacts] = {}
     for found in side_by_side(*calls):
         facts.update(found)
     if not facts:
         return []
     candidate_ids = sorted(facts)
-    if strategy == "hybrid":
-        attach_skill_relations(spec, facts)
-    prior = marketplace_mean_rating() if strategy == "hybrid" else DEFAULT_PRIOR_RATING
     best_lexical = max(f.lexical for f in facts.values())
     lex_norm = {pid: f.lexical / best_lexical if best_lexical > 0 else 0.0 for pid, f in facts.items()}
     sem_norm = _minmax({pid: f.semantic for pid, f in facts.items()}) if query is not None else {}
 
-    def score(pid: int, explain: bool) -> Scored:
-        return score_candidate(
-            spec,
-            facts[pid],
-            lexical_norm=lex_norm.get(pid, 0.0),
-            semantic_norm=sem_norm.get(pid, 0.0),
-            prior_rating=prior,
-            explain=explain,
-        )
-
-    # Every candidate is scored; only the ones returned are explained.
+    # Every candidate is scored (its own components already are: ``fitted``); only the ones
+    # returned are explained, by the same arithmetic (``score_candidate``).
     scored: list[tuple[float, int]] = []
     for pid, f in facts.items():
         if strategy == "lexical":
@@ -322,12 +331,18 @@ def rank_freelancers(spec: GigSpec, *, strategy: str = "hybrid", limit: int = 20
         elif strategy == "dense":
             key = f.semantic
         else:
-            key = score(pid, explain=False).score
+            key = blend(sem_norm.get(pid, 0.0), lex_norm.get(pid, 0.0), f.own)
         scored.append((key, pid))
     scored.sort(key=lambda t: (-t[0], t[1]))
     result = []
     for i, (key, pid) in enumerate(scored[:limit]):
-        s = score(pid, explain=True)
+        s = score_candidate(
+            spec,
+            facts[pid],
+            lexical_norm=lex_norm.get(pid, 0.0),
+            semantic_norm=sem_norm.get(pid, 0.0),
+            prior_rating=prior,
+        )
         result.append(
             RankedCandidate(
                 profile_id=pid,

@@ -87,6 +87,22 @@ MAX_ALIASES = 20
 CATALOGUE_TTL = 60.0
 CATALOGUE_SIZE = 50_000
 _catalogue: dict[tuple[str, int], tuple[float, str, tuple[str, ...]]] = {}  # (db, id) -> (expires, name, aliases)
+# Moves whenever a skill's name or aliases as this process knows them may have changed: read again
+# and different, a skill no longer found, the catalogue forgotten. What was built from them (a
+# candidate's named claims, facts.py; the needs' rows of cosines, below) is current while it has
+# not moved.
+_generation = 0
+
+
+def catalogue_generation() -> int:
+    """The catalogue's generation (``_generation``): read it before ``skill_catalogue``, and keep
+    what was built from that call's names only while it is unchanged."""
+    return _generation
+
+
+def _next_generation() -> None:
+    global _generation
+    _generation += 1
 
 
 def skill_catalogue(skill_ids: set[int] | list[int], *, fresh: bool = False) -> dict[int, tuple[str, tuple[str, ...]]]:
@@ -108,12 +124,19 @@ def skill_catalogue(skill_ids: set[int] | list[int], *, fresh: bool = False) -> 
             cursor.execute("SELECT id, name, aliases FROM marketplace_skill WHERE id = ANY(%s)", [sorted(missing)])
             rows = cursor.fetchall()
         with _lock:
+            changed = False
             while _catalogue and len(_catalogue) + len(rows) > CATALOGUE_SIZE:
                 _catalogue.pop(next(iter(_catalogue)))
             for sid, name, aliases in rows:
                 found[sid] = (name, tuple(aliases[:MAX_ALIASES]))
-                _catalogue.pop((database, sid), None)  # re-inserted last: the oldest go first
+                old = _catalogue.pop((database, sid), None)  # re-inserted last: the oldest go first
+                changed = changed or (old is not None and old[1:] != found[sid])
                 _catalogue[(database, sid)] = (now + CATALOGUE_TTL, *found[sid])
+            for sid in missing:  # no longer in the table
+                if sid not in found and _catalogue.pop((database, sid), None) is not None:
+                    changed = True
+            if changed:
+                _next_generation()
     return found
 
 
@@ -126,6 +149,7 @@ def forget_catalogue(*args, **kwargs) -> None:
     def clear() -> None:
         with _lock:
             _catalogue.clear()
+            _next_generation()
 
     clear()
     transaction.on_commit(clear)
@@ -160,50 +184,94 @@ _MAX_PAIRS = 500_000
 
 
 def _text_id(texts: tuple[str, ...]) -> int:
+    global _rows_held
     found = _text_ids.get(texts)
     if found is None:
         with _lock:
-            if len(_text_ids) >= _MAX_CACHE:  # ids are forgotten with the pairs that use them
+            if len(_text_ids) >= _MAX_CACHE:  # ids are forgotten with the pairs and rows that use them
                 _text_ids.clear()
                 _pairs.clear()
+                _rows.clear()
+                _rows_held = 0
             found = _text_ids.setdefault(texts, next(_next_text_id))  # never reused
     return found
 
 
+# Each needed skill's cosines to the claimed skills met so far, by the catalogue's generation and
+# the need's texts: a ranking's candidates claim mostly skills that earlier rankings' did, whose
+# cosines are then read from the row, without looking up their texts again (which cost more than
+# the rest of relating a ranking's claims to its needs; docs/benchmarks.md, seventeenth pass).
+# Bounded by the cosines held; cleared whole when full.
+_rows: dict[tuple[int, int], dict[int, float]] = {}
+_rows_held = 0
+_MAX_ROW_ENTRIES = 100_000
+
+
 def skill_similarities(need_ids: list[int], claim_ids: set[int], names: dict[int, str]) -> dict[int, dict[int, float]]:
-    """For each needed skill, the cosine to each claimed skill: the best pair over names and aliases."""
-    texts = skill_texts(set(need_ids) | claim_ids, names)
-    claim_list = sorted(claim_ids)
-    if not claim_list:
-        return {nid: {} for nid in need_ids}
+    """For each needed skill, the cosine to each claimed skill: the best pair over names and aliases.
+
+    Each need's row may hold more claimed skills than ``claim_ids`` (those of earlier calls)."""
+    global _rows_held
+    # The claimed skills' names are read again once their time is up (a change moves the
+    # generation); the rows of the generation after that are current. Cosines computed now are
+    # kept under it: from names read after it, so its own or, if it moved meanwhile, a later one's
+    # in a row no one reads any more.
+    skill_catalogue(claim_ids)
+    generation = catalogue_generation()
+    need_texts = skill_texts(set(need_ids), names)
     model_key = active_model().key
-    fingerprint = {sid: _text_id((model_key, *ts)) for sid, ts in texts.items()}
     out: dict[int, dict[int, float]] = {}
     for nid in need_ids:
-        need_fp = fingerprint[nid]
-        row = {cid: _pairs.get((need_fp, fingerprint[cid])) for cid in claim_list}
-        todo = [cid for cid, sim in row.items() if sim is None]
+        need_fp = _text_id((model_key, *need_texts[nid]))
+        row = _rows.get((generation, need_fp))
+        todo = sorted(claim_ids) if row is None else [cid for cid in claim_ids if cid not in row]
         if todo:
-            # Every missing claimed skill's texts as one block of rows; the best row of each block.
-            vectors = skill_vectors({t for sid in (nid, *todo) for t in texts[sid]})
-            claim_rows = [vectors[t] for cid in todo for t in texts[cid]]
-            starts = np.concatenate(([0], np.cumsum([len(texts[cid]) for cid in todo])[:-1]))
-            need_rows = np.stack([vectors[t] for t in texts[nid]])
-            best = np.maximum.reduceat((need_rows @ np.stack(claim_rows).T).max(axis=0), starts).tolist()
+            computed = _similarities(need_fp, need_texts[nid], todo, names, model_key)
             with _lock:
-                if len(_pairs) + len(todo) > _MAX_PAIRS:
-                    _pairs.clear()
-                for cid, sim in zip(todo, best, strict=True):
-                    _pairs[(need_fp, fingerprint[cid])] = sim
-                    row[cid] = sim
-        out[nid] = row
+                row = _rows.get((generation, need_fp))
+                if row is None:
+                    if _rows_held + len(computed) > _MAX_ROW_ENTRIES:
+                        _rows.clear()
+                        _rows_held = 0
+                    row = _rows[(generation, need_fp)] = {}
+                _rows_held += len(computed)
+                row.update(computed)
+        out[nid] = row if row is not None else {}
     return out
+
+
+def _similarities(
+    need_fp: int, need_texts: list[str], claim_ids: list[int], names: dict[int, str], model_key: str
+) -> dict[int, float]:
+    """The cosines of one need (its texts' id and texts) to these claimed skills."""
+    texts = skill_texts(set(claim_ids), names)
+    fingerprint = {sid: _text_id((model_key, *ts)) for sid, ts in texts.items()}
+    row = {cid: _pairs.get((need_fp, fingerprint[cid])) for cid in claim_ids}
+    todo = [cid for cid, sim in row.items() if sim is None]
+    if todo:
+        # Every missing claimed skill's texts as one block of rows; the best row of each block.
+        vectors = skill_vectors({*need_texts, *(t for cid in todo for t in texts[cid])})
+        claim_rows = [vectors[t] for cid in todo for t in texts[cid]]
+        starts = np.concatenate(([0], np.cumsum([len(texts[cid]) for cid in todo])[:-1]))
+        need_rows = np.stack([vectors[t] for t in need_texts])
+        best = np.maximum.reduceat((need_rows @ np.stack(claim_rows).T).max(axis=0), starts).tolist()
+        with _lock:
+            if len(_pairs) + len(todo) > _MAX_PAIRS:
+                _pairs.clear()
+            for cid, sim in zip(todo, best, strict=True):
+                _pairs[(need_fp, fingerprint[cid])] = sim
+                row[cid] = sim
+    return row
 
 
 def forget() -> None:
     """Drop this process's skill names, their vectors and pair similarities (read again when next needed)."""
+    global _rows_held
     with _lock:
+        _rows_held = 0
         _cache.clear()
         _text_ids.clear()
         _pairs.clear()
+        _rows.clear()
         _catalogue.clear()
+        _next_generation()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from marketplace.models import Gig
+from marketplace.models import SKILL_LEVEL_RANK, Gig
 
 from ..documents import Document, NeedText, gig_document_from_parts
 
@@ -16,6 +16,11 @@ class SkillNeedSpec:
     name: str
     required: bool = True
     min_level: str = ""
+
+    @cached_property
+    def level_rank(self) -> int:
+        """The rank of ``min_level`` (``SKILL_LEVEL_RANK``); 0 when no level is asked."""
+        return SKILL_LEVEL_RANK.get(self.min_level or "", 0)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a ranking keeps or estimates per process: the skill names and aliases
 (matching/ranking/skills.py), the candidates' claims (facts.py), the marketplace's mean rating."""
 
-from marketplace.models import Skill
+from marketplace.models import FreelancerSkill, Skill
 from matching.ranking import facts, skills
 from matching.ranking.facts import load_facts
 from matching.ranking.skills import skill_texts
@@ -52,6 +52,42 @@ def test_candidates_with_the_same_claim_share_it_and_the_process_keeps_a_bounded
             ("CVAT", "advanced"),
             ("Image annotation", "beginner"),
         ]
+
+
+def test_a_profiles_named_claims_are_kept_while_its_claims_and_their_names_stay_the_same(make_freelancer, monkeypatch):
+    """A ranking's candidates are mostly earlier rankings' candidates: their claims, named and
+    ordered, are kept per profile and given again while the row's claims and the catalogue's
+    names are the same (facts._profile_claims)."""
+    lead = make_freelancer(headline="Annotation lead", skills=[("CVAT", "advanced"), ("Image annotation", "expert")])
+    other = make_freelancer(headline="Annotator", skills=[("CVAT", "beginner")])
+    claims = lambda pid: load_facts([pid], "")[pid].claims  # noqa: E731
+    first = claims(lead.id)
+    assert claims(lead.id) is first  # kept: the same claims, not built again
+
+    # A claim's level changes (the profile's editor, SQL): its row differs, so they are built again.
+    FreelancerSkill.objects.filter(profile=lead, skill__name="CVAT").update(level="expert")
+    changed = claims(lead.id)
+    assert changed is not first
+    assert [(c.name, c.level) for c in changed.values()] == [("CVAT", "expert"), ("Image annotation", "expert")]
+    # A claim added, one removed: the same.
+    FreelancerSkill.objects.filter(profile=lead, skill__name="Image annotation").delete()
+    assert [(c.name, c.level) for c in claims(lead.id).values()] == [("CVAT", "expert")]
+
+    # A skill renamed: the catalogue's generation moves, so every kept claim is named again.
+    kept = claims(lead.id)
+    cvat = Skill.objects.get(name="CVAT")
+    cvat.name = "CVAT annotation"
+    cvat.save()
+    renamed = claims(lead.id)
+    assert renamed is not kept
+    assert [c.name for c in renamed.values()] == ["CVAT annotation"]
+
+    # Bounded: cleared whole when full, and what it gives is right whatever it keeps.
+    monkeypatch.setattr(facts, "PROFILE_CLAIMS_CACHE_SIZE", 1)
+    for _ in range(2):
+        assert [c.level for c in claims(lead.id).values()] == ["expert"]
+        assert [c.level for c in claims(other.id).values()] == ["beginner"]
+        assert len(facts._profile_claims) == 1
 
 
 def test_the_mean_rating_of_a_large_marketplace_comes_from_a_sample_of_pages(make_freelancer, monkeypatch):

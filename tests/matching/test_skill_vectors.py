@@ -160,3 +160,32 @@ def test_a_talent_search_encodes_its_texts_and_its_unknown_skill_names_in_one_ca
     assert float(vectors["tidying spreadsheets"] @ alone) > 1 - 1e-4
     if not query_bfloat16():
         np.testing.assert_allclose(vectors["tidying spreadsheets"], alone, rtol=0, atol=2e-6)
+
+
+def test_a_needs_cosines_are_kept_and_follow_the_catalogue(encoder, db, monkeypatch):
+    """Each need's cosines to the claimed skills met so far are kept per process
+    (skills._rows); an alias added to a claimed skill, here or behind the process's back, is
+    read with the catalogue's names and the cosines are computed again."""
+    from matching.ranking import skills
+
+    need, claim = Skill.objects.get(name="Prompt engineering"), Skill.objects.get(name="CVAT")
+    names = {need.id: need.name, claim.id: claim.name}
+    reset_caches()
+    # The catalogue reads the names again at every call (as it does once CATALOGUE_TTL is up).
+    monkeypatch.setattr(skills, "CATALOGUE_TTL", 0.0)
+    before = skills.skill_similarities([need.id], {claim.id}, names)[need.id]
+    assert before[claim.id] < 0.9
+    assert skills.skill_similarities([need.id], {claim.id}, names)[need.id] is before  # names unchanged: kept
+
+    # Behind the process's back (another process's admin): seen when the names are read again.
+    Skill.objects.filter(id=claim.id).update(aliases=[*claim.aliases, need.name])
+    assert skills.skill_similarities([need.id], {claim.id}, names)[need.id][claim.id] == pytest.approx(1.0, abs=1e-5)
+    monkeypatch.undo()
+
+    # A save in this process is seen at once, within CATALOGUE_TTL.
+    claim.refresh_from_db()
+    claim.aliases = [a for a in claim.aliases if a != need.name]
+    claim.save()
+    assert skills.skill_similarities([need.id], {claim.id}, names)[need.id][claim.id] == pytest.approx(
+        before[claim.id], abs=1e-6
+    )
