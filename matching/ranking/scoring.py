@@ -63,8 +63,6 @@ class CandidateFacts:
     """What the ranking knows about one freelancer."""
 
     profile_id: int
-    display_name: str
-    headline: str
     hourly_rate: float
     available_hours_per_week: int
     timezone: str

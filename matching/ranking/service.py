@@ -144,18 +144,16 @@ def attach_skill_relations(
     needs = [n for n in spec.needs if n.skill_id is not None]
     if not needs:
         return
-    names = {n.skill_id: n.name for n in needs}
-    names.update((cid, c.name) for f in facts.values() for cid, c in f.claims.items())
     claim_ids = {cid for f in facts.values() for cid in f.claims}
     if sims is None:
-        sims = skill_similarities([n.skill_id for n in needs], claim_ids, names)
-    need_ids = {n.skill_id for n in needs}
+        # The claims are named from the catalogue (facts.py), which skill_texts reads anyway: only
+        # the needs' names are the caller's (an ad-hoc need's free text).
+        sims = skill_similarities([n.skill_id for n in needs], claim_ids, {n.skill_id: n.name for n in needs})
     # A claimed skill is relevant when it is needed or close to a need, whoever claims it.
-    relevant = {
-        cid
-        for cid in claim_ids
-        if cid in need_ids or max(sims[n.skill_id].get(cid, -1.0) for n in needs) >= RELATED_FLOOR
-    }
+    relevant = claim_ids.intersection(n.skill_id for n in needs)
+    for need in needs:
+        row = sims[need.skill_id]
+        relevant.update(cid for cid in claim_ids if row.get(cid, -1.0) >= RELATED_FLOOR)
     # Every candidate of every ranking passes here: the closest claim is found by the rows' own
     # lookup (``skill_similarities`` gives each need a cosine for every claimed skill).
     rows = [(need.skill_id, sims[need.skill_id]) for need in needs]

@@ -123,3 +123,15 @@ def test_the_mean_rating_of_a_large_marketplace_comes_from_a_sample_of_pages(mak
     with CaptureQueriesContext(connection) as enough:
         assert service.marketplace_mean_rating() == 4.0
     assert [q["sql"] for q in enough.captured_queries if "avg(rating_avg)" in q["sql"]] == sampled
+
+
+def test_the_usual_rows_blend_is_view_blends_arithmetic():
+    """Rows with both views take a written-out ``view_blend`` (facts.both_views_blend): the same
+    float, bit for bit, whichever pair is the best."""
+    import random
+
+    rng = random.Random(7)
+    cases = [[rng.uniform(-1, 1) for _ in range(4)] for _ in range(2000)]
+    cases += [[0.5, 0.5, 0.5, 0.5], [0.0, -0.0, 0.0, -0.0], [0.3, 0.9, 0.1, 0.2], [0.3, 0.1, 0.9, 0.2]]
+    for ff, sf, fs, ss in cases:
+        assert facts.both_views_blend([ff, sf], [fs, ss]) == facts.view_blend((ff, fs), (sf, ss))
