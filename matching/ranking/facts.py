@@ -155,17 +155,11 @@ def facts_from_rows(rows: list[tuple]) -> dict[int, CandidateFacts]:
     for row in rows:
         (pid, rate, hours, tz, languages, rating, rating_count, jobs,
          skill_ids, levels, years, views, with_full, with_skills, bm25) = row  # fmt: skip
-        f = CandidateFacts(
-            profile_id=pid,
-            hourly_rate=float(rate),
-            available_hours_per_week=hours,
-            timezone=tz,
-            languages=list(languages),
-            rating_avg=float(rating) if rating is not None else None,
-            rating_count=rating_count,
-            completed_jobs=jobs,
-            lexical=float(bm25) if bm25 is not None else 0.0,
-        )
+        # The row's values are already what scoring reads (float8 rate, rating and BM25; a list of
+        # languages): passed as they are, in the fields' order.
+        f = CandidateFacts(pid, rate, hours, tz, languages, rating, rating_count, jobs)
+        if bm25 is not None:
+            f.lexical = bm25
         if skill_ids:
             cached = known.get((database, pid))
             if (
