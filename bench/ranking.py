@@ -142,6 +142,7 @@ class Stages:
             "lexical_and_taxonomy_retrieval",
             "attach_skill_relations",
             "marketplace_mean_rating",
+            "own_score",
             "score_candidate",
         ]
         originals = {n: getattr(service, n) for n in names}
