@@ -26,6 +26,11 @@ class SkillLevel(models.TextChoices):
 SKILL_LEVEL_RANK = {"beginner": 1, "intermediate": 2, "advanced": 3, "expert": 4}
 
 
+def skill_level_rank(level: str | None) -> int:
+    """A skill level's rank (``SKILL_LEVEL_RANK``); 0 for no level (or one it does not know)."""
+    return SKILL_LEVEL_RANK.get(level or "", 0)
+
+
 class ModerationStatus(models.TextChoices):
     PENDING = "pending", "Pending review"
     APPROVED = "approved", "Approved"

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
-from marketplace.models import SKILL_LEVEL_RANK, FreelancerSkill, GigSkill, ModerationAction, Skill
+from marketplace.models import FreelancerSkill, GigSkill, ModerationAction, Skill, skill_level_rank
 from marketplace.moderation.audit import announce_gig_changed, announce_profile_changed, audit_record
 from marketplace.moderation.decisions import ModerationError, moderator_reason_check
 
@@ -34,7 +34,7 @@ def _announce_users_of(skill_ids: list[int]) -> tuple[int, int]:
 
 
 def _stronger_level(a: str, b: str) -> str:
-    return a if SKILL_LEVEL_RANK.get(a or "", 0) >= SKILL_LEVEL_RANK.get(b or "", 0) else b
+    return a if skill_level_rank(a) >= skill_level_rank(b) else b
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db import transaction
 from django.utils.text import slugify
 
-from marketplace.models import SKILL_LEVEL_RANK, FreelancerProfile, FreelancerSkill, Gig, GigSkill, Skill
+from marketplace.models import FreelancerProfile, FreelancerSkill, Gig, GigSkill, Skill, skill_level_rank
 
 log = logging.getLogger("matchwork.marketplace")
 
@@ -119,7 +119,7 @@ def profile_skills_replace(profile: FreelancerProfile, claims: Iterable[SkillCla
         skill = skill_resolve(name=claim.name)
         current = rows.get(skill.id)
         # Two free-text names that resolve to one skill: keep the stronger claim.
-        if current is None or _level_rank(claim.level) > _level_rank(current.level):
+        if current is None or skill_level_rank(claim.level) > skill_level_rank(current.level):
             rows[skill.id] = FreelancerSkill(profile=profile, skill=skill, level=claim.level, years=claim.years)
     FreelancerSkill.objects.filter(profile=profile).delete()
     FreelancerSkill.objects.bulk_create(rows.values())
@@ -134,7 +134,3 @@ def gig_skills_replace(gig: Gig, needs: Iterable[SkillNeed]) -> None:
             rows[skill.id] = GigSkill(gig=gig, skill=skill, required=need.required, min_level=need.min_level or "")
     GigSkill.objects.filter(gig=gig).delete()
     GigSkill.objects.bulk_create(rows.values())
-
-
-def _level_rank(level: str) -> int:
-    return SKILL_LEVEL_RANK.get(level or "", 0)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marketplace.models import SKILL_LEVEL_RANK
+from marketplace.models import skill_level_rank
 
 from .spec import GigSpec, SkillNeedSpec
 
@@ -52,10 +52,10 @@ class ClaimFacts:
     name: str
     level: str
     years: int | None
-    rank: int = field(init=False, compare=False)  # the level's rank (SKILL_LEVEL_RANK), for scoring
+    rank: int = field(init=False, compare=False)  # the level's rank (skill_level_rank), for scoring
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rank", _level(self.level))
+        object.__setattr__(self, "rank", skill_level_rank(self.level))
 
 
 @dataclass(slots=True)
@@ -80,15 +80,11 @@ class CandidateFacts:
     own: float = 0.0  # own_score, once the ranking has computed it
 
 
-def _level(level: str) -> int:
-    return SKILL_LEVEL_RANK.get(level or "", 0)
-
-
 def skill_level_fit(claimed: str, needed: str) -> float:
     """1.0 when the claim meets the minimum level, less for each level short of it."""
     if not needed:
         return 1.0
-    return _level_fit(_level(claimed), _level(needed))
+    return _level_fit(skill_level_rank(claimed), skill_level_rank(needed))
 
 
 def _level_fit(claimed_rank: int, needed_rank: int) -> float:
@@ -234,13 +230,11 @@ def score_candidate(
     lexical_norm: float,
     semantic_norm: float,
     prior_rating: float = DEFAULT_PRIOR_RATING,
-    explain: bool = True,
 ) -> Scored:
-    """The components, the blended score and (with ``explain``) a readable explanation of one candidate.
+    """The components, the blended score and a readable explanation of one candidate.
 
-    Without ``explain`` only the score is filled in (``components`` and ``explanation`` are
-    empty). A ranking scores its candidates by ``own_score`` and ``blend`` (the same arithmetic)
-    and explains only the ones it returns.
+    A ranking scores all its candidates by ``own_score`` and ``blend`` (the same arithmetic) and
+    explains only the ones it returns, here.
     """
     required_cov, nice_cov, rate_fit, availability, tz_fit, reputation, overlap, bayes = _own_components(
         spec, c, prior_rating
@@ -248,8 +242,6 @@ def score_candidate(
     # The blend reads the components as computed; the explanation shows them rounded.
     own = _own_sum(required_cov, nice_cov, c.focus, rate_fit, availability, tz_fit, reputation)
     score = blend(semantic_norm, lexical_norm, own)
-    if not explain:
-        return Scored(score=score, components={}, explanation={})
     components = {
         "semantic": round(semantic_norm, 4),
         "semantic_cosine": round(c.semantic, 4),

@@ -95,8 +95,9 @@ _generation = 0
 
 
 def catalogue_generation() -> int:
-    """The catalogue's generation (``_generation``): read it before ``skill_catalogue``, and keep
-    what was built from that call's names only while it is unchanged."""
+    """The catalogue's generation (``_generation``). What is built from names that
+    ``skill_catalogue`` gave is current while the generation read after that call is unchanged;
+    read it before the call too, and keep what is built only if the call did not move it."""
     return _generation
 
 

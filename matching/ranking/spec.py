@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from marketplace.models import SKILL_LEVEL_RANK, Gig
+from marketplace.models import Gig, skill_level_rank
 
 from ..documents import Document, NeedText, gig_document_from_parts
 
@@ -19,8 +19,8 @@ class SkillNeedSpec:
 
     @cached_property
     def level_rank(self) -> int:
-        """The rank of ``min_level`` (``SKILL_LEVEL_RANK``); 0 when no level is asked."""
-        return SKILL_LEVEL_RANK.get(self.min_level or "", 0)
+        """The rank of ``min_level``; 0 when no level is asked."""
+        return skill_level_rank(self.min_level)
 
 
 @dataclass(frozen=True)
